@@ -1,0 +1,153 @@
+//! The `alca` command: parse arguments, call an operation of `alca-core`,
+//! render its result. No orchestration lives here.
+
+mod render;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use alca_core::{Alca, Error, ops};
+use clap::{Parser, Subcommand};
+
+/// Run AI coding agents unrestricted, but fearlessly: your project in a
+/// container, container runtimes as sandboxed plugins.
+#[derive(Parser)]
+#[command(name = "alca", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    /// Show what alca does (-v: debug log, including every command plugins run; -vv: trace)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create and start the project's sandbox container (or start the stopped one)
+    Up {
+        /// Print no progress; show commands.up output only if it fails
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// Run a command in the sandbox, attached to the terminal; exits with its status
+    #[command(trailing_var_arg = true)]
+    Run {
+        /// The command and its arguments (no `--` needed)
+        #[arg(required = true, allow_hyphen_values = true, value_name = "COMMAND")]
+        command: Vec<String>,
+    },
+    /// Show the project's sandbox: runtime, container, state
+    Status {
+        /// Print the status as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop and remove the project's sandbox container
+    Down,
+    /// Inspect runtime plugins and their grants
+    Plugin {
+        #[command(subcommand)]
+        command: PluginCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PluginCommand {
+    /// List the plugins alca knows and what each may do
+    List {
+        /// Print the list as JSON
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            render::error(&Error::io("cannot start alca's async runtime", e));
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async {
+        tokio::select! {
+            code = dispatch(cli) => code,
+            _ = tokio::signal::ctrl_c() => {
+                // Dropping the operation kills any process a plugin started.
+                eprintln!();
+                render::warn("interrupted");
+                ExitCode::from(130)
+            }
+        }
+    })
+}
+
+async fn dispatch(cli: Cli) -> ExitCode {
+    match run(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            render::error(&e);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<ExitCode, Error> {
+    let alca = Alca::from_env()?;
+    for problem in &alca.registry.problems {
+        render::warn(problem);
+    }
+    match cli.command {
+        Command::Up { quiet } => {
+            let reporter = render::Progress { quiet };
+            ops::up(&alca, &ops::UpOptions { quiet }, &reporter).await?;
+        }
+        Command::Run { command } => {
+            let tty = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+            let cmd = ops::run(&alca, &ops::RunOptions { argv: command, tty }).await?;
+            // Replace alca with the runtime CLI: terminal, signals and exit
+            // status are the command's own.
+            let err = cmd.exec();
+            return Err(Error::io(format!("cannot run `{}`", cmd.display()), err));
+        }
+        Command::Status { json } => {
+            let report = ops::status(&alca).await?;
+            if json {
+                render::json(&report);
+            } else {
+                render::status(&report);
+            }
+        }
+        Command::Down => {
+            ops::down(&alca, &render::Progress { quiet: false }).await?;
+        }
+        Command::Plugin { command: PluginCommand::List { json } } => {
+            let (plugins, _problems) = ops::plugins(&alca);
+            if json {
+                render::json(&plugins);
+            } else {
+                render::plugins(&plugins);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn init_logging(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let default = match verbose {
+        0 => "warn",
+        1 => "warn,alca=debug,alca_core=debug",
+        _ => "debug,alca=trace,alca_core=trace",
+    };
+    let filter = EnvFilter::try_from_env("ALCA_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .without_time()
+        .with_target(false)
+        .init();
+}

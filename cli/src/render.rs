@@ -1,0 +1,136 @@
+//! How alca talks to people: progress on stderr, results on stdout, errors
+//! with a hint, JSON when asked.
+
+use alca_core::Error;
+use alca_core::ops::{PluginReport, StatusReport};
+use alca_core::report::Reporter;
+
+/// Progress lines (`→ ...`, `✓ ...`) on stderr, so stdout stays for results.
+pub struct Progress {
+    pub quiet: bool,
+}
+
+impl Reporter for Progress {
+    fn step(&self, message: &str) {
+        if !self.quiet {
+            eprintln!("→ {message}");
+        }
+    }
+
+    fn success(&self, message: &str) {
+        if !self.quiet {
+            eprintln!("✓ {message}");
+        }
+    }
+
+    fn warn(&self, message: &str) {
+        warn(message);
+    }
+}
+
+pub fn warn(message: &str) {
+    eprintln!("warning: {message}");
+}
+
+pub fn error(e: &Error) {
+    eprintln!("error: {e}");
+    if let Error::SetupFailed { output, .. } = e
+        && !output.trim().is_empty()
+    {
+        eprintln!("{}", output.trim_end());
+    }
+    if let Some(hint) = e.hint() {
+        for (i, line) in hint.lines().enumerate() {
+            eprintln!("{}{line}", if i == 0 { "hint: " } else { "      " });
+        }
+    }
+}
+
+pub fn json<T: serde::Serialize>(value: &T) {
+    match serde_json::to_string_pretty(value) {
+        Ok(text) => println!("{text}"),
+        Err(e) => eprintln!("error: cannot render JSON: {e}"),
+    }
+}
+
+pub fn status(r: &StatusReport) {
+    println!("Project:   {}", r.project_root.display());
+    println!("Config:    {}", r.config_path.display());
+    if let Some(rt) = &r.runtime {
+        match &rt.version {
+            Some(v) => println!("Runtime:   {} {v} (plugin `{}`)", rt.name, rt.id),
+            None => println!("Runtime:   {} (plugin `{}`)", rt.name, rt.id),
+        }
+    }
+    let Some(state) = &r.state else {
+        println!("Sandbox:   not created yet");
+        println!();
+        println!("Run `alca up` to create it.");
+        return;
+    };
+    println!("Project ID: {}", state.project_id);
+    match &r.container {
+        None => {
+            println!("Container: {} (not created)", state.container_name);
+            println!();
+            println!("Run `alca up` to create it.");
+        }
+        Some(c) => {
+            println!("Container: {} ({})", c.name, c.state);
+            println!("  ID:      {}", c.id);
+            println!("  Image:   {}", c.image);
+            if let Some(started) = &c.started_at {
+                println!("  Started: {started}");
+            }
+            if !c.ip_addresses.is_empty() {
+                println!("  IP:      {}", c.ip_addresses.join(", "));
+            }
+            if !r.drift.is_empty() {
+                println!();
+                println!("The configuration changed since the container was created:");
+                for d in &r.drift {
+                    println!("  {d}");
+                }
+                println!("Run `alca down` and `alca up` to apply it.");
+            }
+            println!();
+            if c.running {
+                println!("Run `alca run <command>` to execute commands in it.");
+            } else {
+                println!("Run `alca up` to start it.");
+            }
+        }
+    }
+}
+
+pub fn plugins(list: &[PluginReport]) {
+    for (i, p) in list.iter().enumerate() {
+        if i > 0 {
+            println!();
+        }
+        println!("{}  {} {} ({})", p.id, p.name, p.version, p.source);
+        if !p.description.is_empty() {
+            println!("  {}", p.description);
+        }
+        println!("  limits: memory {} MiB, CPU {} ms per call", p.memory_mib, p.cpu_ms);
+        if !p.host_env.is_empty() {
+            println!("  may read: {}", p.host_env.join(", "));
+        }
+        for prog in &p.programs {
+            let at = prog.located.as_deref().unwrap_or("not found on PATH");
+            println!(
+                "  program `{}` ({at}), timeout ≤ {}s, output ≤ {} MiB",
+                prog.name, prog.max_timeout_secs, prog.max_output_mib
+            );
+            if !prog.env.is_empty() {
+                println!("    env:   {}", prog.env.join(", "));
+            }
+            if !prog.deny.is_empty() {
+                println!("    deny:  {}", prog.deny.join(", "));
+            }
+            for (j, rule) in prog.allow.iter().enumerate() {
+                println!("    {} {rule}", if j == 0 { "allow:" } else { "      " });
+            }
+        }
+    }
+}

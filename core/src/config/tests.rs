@@ -1,0 +1,151 @@
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use super::*;
+
+fn parse_with(text: &str, vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    let vars: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let env = move |k: &str| vars.get(k).cloned();
+    let ctx = LoadContext { project_root: Path::new("/proj"), env: &env, home: Some(PathBuf::from("/home/u")) };
+    Config::parse(text, Path::new("/proj/.alca.toml"), &ctx)
+}
+
+fn parse(text: &str) -> Result<Config, ConfigError> {
+    parse_with(text, &[])
+}
+
+fn err(text: &str) -> String {
+    parse(text).unwrap_err().to_string()
+}
+
+#[test]
+fn minimal_config_gets_defaults() {
+    let c = parse("image = \"alpine:3.21\"\n").unwrap();
+    assert_eq!(c.image, "alpine:3.21");
+    assert_eq!(c.workdir, "/workspace");
+    assert_eq!(c.runtime, RuntimeChoice::Auto);
+    assert!(c.mounts.is_empty() && c.envs.is_empty());
+    assert_eq!(c.commands, Commands::default());
+}
+
+#[test]
+fn full_subset() {
+    let c = parse_with(
+        r#"
+image = "debian:bookworm"
+workdir = "/src/"
+runtime = "podman"
+mounts = ["~/.ssh:/root/.ssh:ro", "data:/data", "$CACHE/x:/cache:rw", { source = "/abs", target = "/abs", readonly = true }]
+[envs]
+A = "literal"
+B = "${HOME}"
+C = { value = "${TOKEN}", override_on_enter = true }
+D = ""
+[commands]
+up = "apk add git"
+enter = { command = ". ~/.profile;", append = false }
+"#,
+        &[("CACHE", "/var/cache")],
+    )
+    .unwrap();
+    assert_eq!(c.workdir, "/src");
+    assert_eq!(c.runtime, RuntimeChoice::Named("podman".into()));
+    let m: Vec<(String, &str, bool)> =
+        c.mounts.iter().map(|m| (m.source.display().to_string(), m.target.as_str(), m.read_only)).collect();
+    assert_eq!(
+        m,
+        vec![
+            ("/home/u/.ssh".to_string(), "/root/.ssh", true),
+            ("/proj/data".to_string(), "/data", false),
+            ("/var/cache/x".to_string(), "/cache", false),
+            ("/abs".to_string(), "/abs", true),
+        ]
+    );
+    let e: Vec<(&str, &EnvValue, bool)> =
+        c.envs.iter().map(|e| (e.name.as_str(), &e.value, e.override_on_enter)).collect();
+    assert_eq!(
+        e,
+        vec![
+            ("A", &EnvValue::Literal("literal".into()), false),
+            ("B", &EnvValue::Host("HOME".into()), false),
+            ("C", &EnvValue::Host("TOKEN".into()), true),
+            ("D", &EnvValue::Literal("".into()), false),
+        ]
+    );
+    assert_eq!(c.commands.up.unwrap().command, "apk add git");
+    assert_eq!(c.commands.enter.unwrap().command, ". ~/.profile;");
+}
+
+#[test]
+fn errors_point_at_the_line_and_column() {
+    assert_eq!(
+        err("image = \"x\"\nsurprise = 1\n"),
+        "/proj/.alca.toml:2:1: unknown field `surprise`, expected one of `image`, `workdir`, `runtime`, `mounts`, `envs`, `commands`, `extends`, `includes`, `workdir_exclude`, `resources`, `network`, `caps`, `hooks`"
+    );
+    let e = err("image = \"x\"\nmounts = [\"a:b:c:d\"]\n");
+    assert!(e.starts_with("/proj/.alca.toml:2:11: mounts[0]: invalid mount"), "{e}");
+    let e = err("image = \"x\"\nmounts = [\"a:/b:rx\"]\n");
+    assert!(e.contains("invalid mount option \"rx\""), "{e}");
+    let e = err("image = \"x\"\n\n[envs]\nA = \"pre${X}\"\n");
+    assert!(e.starts_with("/proj/.alca.toml:4:5: envs.A: `${...}` must be the whole value"), "{e}");
+    let e = err("image = [1]\n");
+    assert!(e.starts_with("/proj/.alca.toml:1:9:"), "{e}");
+}
+
+#[test]
+fn required_and_invalid_values() {
+    assert!(err("workdir = \"/w\"\n").contains("`image` is required"));
+    assert!(err("image = \"  \"\n").contains("`image` is empty"));
+    assert!(err("image = \"x\"\nworkdir = \"rel\"\n").contains("absolute path"));
+    assert!(err("image = \"x\"\nworkdir = \"/\"\n").contains("cannot be `/`"));
+    assert!(err("image = \"x\"\nruntime = \"Docker Desktop\"\n").contains("`runtime` must be"));
+    assert!(err("image = \"x\"\nmounts = [\"a:relative\"]\n").contains("absolute path in the container"));
+    assert!(err("image = \"x\"\nmounts = [\"a:/workspace\"]\n").contains("is the workdir"));
+    assert!(err("image = \"x\"\nmounts = [\"a:/x\", \"b:/x/\"]\n").contains("already used by mounts[0]"));
+    assert!(err("image = \"x\"\nmounts = [\"$NOPE/a:/x\"]\n").contains("$NOPE is not set"));
+    assert!(
+        err("image = \"x\"\nmounts = [{ source = \"a\", target = \"/x\", exclude = [\"b\"] }]\n")
+            .contains("`exclude` is not supported")
+    );
+    assert!(err("image = \"x\"\nmounts = [{ source = \"a\" }]\n").contains("`target` is required"));
+    assert!(err("image = \"x\"\nmounts = [3]\n").contains("expected a string or a table"));
+    assert!(err("image = \"x\"\n[envs]\nA = 3\n").contains("expected a string or a table, got integer"));
+    assert!(err("image = \"x\"\n[commands]\nup = 3\n").contains("commands.up: expected a string or a table"));
+}
+
+#[test]
+fn unimplemented_reference_keys_are_refused_by_name() {
+    for key in NOT_YET {
+        let text = format!("image = \"x\"\n{key} = []\n");
+        let e = err(&text);
+        assert!(e.contains(&format!("`{key}` is not supported by this version of alca yet")), "{e}");
+        assert!(e.starts_with("/proj/.alca.toml:2:"), "{e}");
+    }
+}
+
+#[test]
+fn defaults_sit_under_user_envs() {
+    let c = parse("image = \"x\"\n[envs]\nTERM = \"dumb\"\nX = \"1\"\n").unwrap();
+    let all = c.effective_envs();
+    let term: Vec<_> = all.iter().filter(|e| e.name == "TERM").collect();
+    assert_eq!(term.len(), 1);
+    assert_eq!(term[0].value, EnvValue::Literal("dumb".into()));
+    assert!(all.iter().any(|e| e.name == "LANG" && e.value == EnvValue::Host("LANG".into()) && e.override_on_enter));
+    let host = |k: &str| (k == "SET").then(|| "v".to_string());
+    let unset = EnvVar { name: "U".into(), value: EnvValue::Host("UNSET".into()), override_on_enter: false };
+    assert_eq!(unset.resolve(&host), None);
+    let set = EnvVar { name: "S".into(), value: EnvValue::Host("SET".into()), override_on_enter: false };
+    assert_eq!(set.resolve(&host), Some("v".into()));
+}
+
+#[test]
+fn empty_commands_are_no_commands() {
+    let c = parse("image = \"x\"\n[commands]\nup = \"  \"\n").unwrap();
+    assert_eq!(c.commands.up, None);
+}
+
+#[test]
+fn line_col_counts_characters() {
+    assert_eq!(line_col("ab\ncé d", 7), (2, 4));
+    assert_eq!(line_col("", 0), (1, 1));
+}

@@ -1,0 +1,106 @@
+//! alca's errors: each says what happened; [`Error::hint`] says what to do.
+
+use std::path::PathBuf;
+
+use crate::config::ConfigError;
+use crate::plugin::PluginError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("no {} in {} or any parent directory", crate::config::FILE_NAME, .cwd.display())]
+    NoProject { cwd: PathBuf },
+
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+
+    #[error("the alca config file {} is invalid: {message}", .path.display())]
+    Settings { path: PathBuf, message: String },
+
+    #[error("the state file {} is unreadable: {message}", .path.display())]
+    State { path: PathBuf, message: String },
+
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error(transparent)]
+    Plugin(#[from] PluginError),
+
+    #[error("unknown runtime {name:?}; known runtimes: {}", known.join(", "))]
+    UnknownRuntime { name: String, known: Vec<String> },
+
+    #[error("runtime `{id}` is not available: {reason}")]
+    RuntimeUnavailable { id: String, reason: String, hint: Option<String> },
+
+    #[error("no container runtime is available:{}", tried.iter().map(|(id, reason, _)| format!("\n  {id}: {reason}")).collect::<String>())]
+    NoRuntime { tried: Vec<(String, String, Option<String>)> },
+
+    #[error("this project has no sandbox yet")]
+    NotUp,
+
+    #[error("the sandbox container {name} does not exist")]
+    ContainerMissing { name: String },
+
+    #[error("the sandbox container {name} is not running (it is {state})")]
+    NotRunning { name: String, state: String },
+
+    #[error("the sandbox container {name} is {state}")]
+    BadContainerState { name: String, state: String, hint: String },
+
+    #[error("project directory has moved from {} to {}", .old.display(), .new.display())]
+    ProjectMoved { old: PathBuf, new: PathBuf },
+
+    #[error("the sandbox container {name} lives in runtime `{old}`, but the configuration now selects `{new}`")]
+    RuntimeChanged { name: String, old: String, new: String },
+
+    #[error("mount source {} does not exist (from {})", .path.display(), .config.display())]
+    MountSource { path: PathBuf, config: PathBuf },
+
+    #[error("commands.up failed {}", match .code { Some(c) => format!("with exit code {c}"), None => "(killed by a signal)".into() })]
+    SetupFailed { code: Option<i32>, output: String },
+}
+
+impl Error {
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Error {
+        Error::Io { context: context.into(), source }
+    }
+
+    /// What the user can do next.
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            Error::NoProject { .. } => format!(
+                "create a {} in your project's root, e.g. with the line: image = \"docker.io/library/debian:bookworm\"",
+                crate::config::FILE_NAME
+            ),
+            Error::Config(_) => "fix the file and run the command again".into(),
+            Error::Settings { .. } => "fix or remove the file and run the command again".into(),
+            Error::State { path, .. } => format!(
+                "if it cannot be repaired, remove {} and run `alca up` (a container left behind is found by `alca cleanup` later)",
+                path.display()
+            ),
+            Error::Io { .. } => return None,
+            Error::Plugin(e) => return e.hint(),
+            Error::UnknownRuntime { .. } => "set `runtime` in .alca.toml to one of them, or to \"auto\"".into(),
+            Error::RuntimeUnavailable { hint, .. } => return hint.clone(),
+            Error::NoRuntime { tried } => {
+                let hints: Vec<String> = tried.iter().filter_map(|(id, _, h)| h.as_ref().map(|h| format!("{id}: {h}"))).collect();
+                if hints.is_empty() {
+                    return Some("install Docker or Podman".into());
+                }
+                hints.join("\n")
+            }
+            Error::NotUp => "run `alca up` first".into(),
+            Error::ContainerMissing { .. } | Error::NotRunning { .. } => "run `alca up` to start it".into(),
+            Error::BadContainerState { hint, .. } => hint.clone(),
+            Error::ProjectMoved { .. } => {
+                "the container was created in a different directory; run `alca down`, then `alca up` to recreate it here".into()
+            }
+            Error::RuntimeChanged { old, .. } => format!("run `alca down` to remove the container from `{old}`, then `alca up`"),
+            Error::MountSource { .. } => "create it, or fix `mounts` in .alca.toml".into(),
+            Error::SetupFailed { .. } => "fix commands.up in .alca.toml (or what it depends on) and run `alca up` again; it is retried until it succeeds".into(),
+        })
+    }
+}

@@ -1,0 +1,65 @@
+//! alca's library: configuration, project state, the plugin host and the
+//! operations. The `alca` binary only parses arguments, calls an operation
+//! from [`ops`] and renders what it returns.
+
+pub mod config;
+pub mod error;
+mod fsutil;
+pub mod ops;
+pub mod plugin;
+pub mod project;
+pub mod registry;
+pub mod report;
+pub mod runtime;
+pub mod settings;
+pub mod spec;
+pub mod state;
+
+use std::path::PathBuf;
+
+use tokio::sync::OnceCell;
+
+pub use error::Error;
+pub use report::{Reporter, Silent};
+
+use plugin::{PluginHost, PluginInstance};
+use registry::Registry;
+use settings::{Dirs, Settings};
+
+/// alca's version, as the `alca.version` label and `--version` show it.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Everything an operation needs: where alca runs, its directories and
+/// settings, the plugins it knows, and (created on first use) the plugin host.
+pub struct Alca {
+    pub cwd: PathBuf,
+    pub dirs: Dirs,
+    pub settings: Settings,
+    pub registry: Registry,
+    host: OnceCell<PluginHost>,
+}
+
+impl Alca {
+    /// From the process's environment and working directory.
+    pub fn from_env() -> Result<Alca, Error> {
+        let cwd = std::env::current_dir().map_err(|e| Error::io("cannot determine the current directory", e))?;
+        let dirs = Dirs::from_env();
+        let settings = Settings::load(dirs.settings_file().as_deref())?;
+        let registry = Registry::load(dirs.plugins().as_deref());
+        Ok(Alca { cwd, dirs, settings, registry, host: OnceCell::new() })
+    }
+
+    pub async fn host(&self) -> Result<&PluginHost, Error> {
+        Ok(self.host.get_or_try_init(|| async { PluginHost::new(self.dirs.compiled()) }).await?)
+    }
+
+    /// Loads a plugin by id into a fresh instance.
+    pub async fn load_plugin(&self, id: &str) -> Result<PluginInstance, Error> {
+        let source = self
+            .registry
+            .get(id)
+            .ok_or_else(|| Error::UnknownRuntime { name: id.to_string(), known: self.registry.ids() })?;
+        let host = self.host().await?;
+        Ok(host.instantiate(source, self.settings.limits_for(id)).await?)
+    }
+}

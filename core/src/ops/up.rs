@@ -1,0 +1,222 @@
+//! `alca up`: create (or start) the project's sandbox container.
+
+use crate::config::Config;
+use crate::plugin::{PluginInstance, wit};
+use crate::project::Project;
+use crate::report::Reporter;
+use crate::runtime::{self, Selected};
+use crate::spec::{self, state_name};
+use crate::state::{Snapshot, State};
+use crate::{Alca, Error};
+
+use super::{find_container, process_env};
+
+#[derive(Debug, Clone, Default)]
+pub struct UpOptions {
+    /// Capture `commands.up` output (shown only if it fails).
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct UpReport {
+    pub runtime: String,
+    pub container_name: String,
+    pub container_id: String,
+    /// What `up` did: `created`, `started` or `already-running`.
+    pub action: &'static str,
+    pub setup_ran: bool,
+    /// Configuration changes the running container does not have.
+    pub drift: Vec<String>,
+}
+
+pub async fn up(alca: &Alca, options: &UpOptions, reporter: &dyn Reporter) -> Result<UpReport, Error> {
+    let project = Project::discover(&alca.cwd)?;
+    let config = project.load_config()?;
+    let _lock = project.lock(|| reporter.step("Waiting for another alca command on this project to finish..."))?;
+
+    let mut state = match State::load(&project)? {
+        Some(s) => s,
+        None => {
+            let s = State::new();
+            s.save(&project)?;
+            reporter.step(&format!("Created {}", State::path(&project).display()));
+            s
+        }
+    };
+
+    let mut selected = runtime::select(alca, &config.runtime, state.runtime.as_deref(), reporter).await?;
+    reporter.step(&format!("Using {}", selected.describe()));
+    if let Some(old) = state.runtime.clone().filter(|old| old != selected.id()) {
+        check_old_runtime(alca, &state, &old, selected.id()).await?;
+        state.container_id = None;
+        state.setup_done_for = None;
+    }
+    state.runtime = Some(selected.id().to_string());
+
+    ensure_mount_sources(&project, &config, reporter)?;
+
+    let existing = find_container(&mut selected.plugin, &state).await?;
+    let (info, action) = match existing {
+        Some(info) => match info.state {
+            wit::ContainerState::Running => {
+                reporter.step(&format!("Container {} is already running", info.name));
+                (info, "already-running")
+            }
+            wit::ContainerState::Created | wit::ContainerState::Exited => {
+                reporter.step(&format!("Starting stopped container {}", info.name));
+                selected.plugin.start(&info.id).await?;
+                (info, "started")
+            }
+            wit::ContainerState::Dead | wit::ContainerState::Removing => {
+                reporter.step(&format!("Replacing container {} (it is {})", info.name, state_name(info.state)));
+                selected.plugin.remove(&info.id, true).await?;
+                (create(&mut selected, &project, &config, &mut state, reporter).await?, "created")
+            }
+            other => {
+                return Err(Error::BadContainerState {
+                    name: info.name.clone(),
+                    state: state_name(other).into(),
+                    hint: format!(
+                        "wait for it or resolve it with {}'s own CLI, or run `alca down` and `alca up` to recreate it",
+                        selected.info.name
+                    ),
+                });
+            }
+        },
+        None => (create(&mut selected, &project, &config, &mut state, reporter).await?, "created"),
+    };
+
+    if state.container_id.as_deref() != Some(info.id.as_str()) {
+        state.container_id = Some(info.id.clone());
+        if state.config.is_none() || action == "created" {
+            state.config = Some(Snapshot::of(&config));
+        }
+    }
+    state.save(&project)?;
+
+    let drift = state.config.as_ref().map(|s| s.changes(&Snapshot::of(&config))).unwrap_or_default();
+    if !drift.is_empty() {
+        reporter.warn(&format!(
+            "the configuration changed since container {} was created ({}); run `alca down` and `alca up` to apply it",
+            state.container_name,
+            drift.join(", ")
+        ));
+    }
+
+    let mut setup_ran = false;
+    if let Some(up_cmd) = &config.commands.up
+        && state.setup_done_for.as_deref() != Some(info.id.as_str())
+    {
+        reporter.step("Running commands.up...");
+        run_setup(&mut selected.plugin, &info, &config, &up_cmd.command, options.quiet).await?;
+        state.setup_done_for = Some(info.id.clone());
+        state.save(&project)?;
+        setup_ran = true;
+    }
+
+    reporter.success("Environment ready");
+    Ok(UpReport {
+        runtime: selected.id().to_string(),
+        container_name: info.name.clone(),
+        container_id: info.id.clone(),
+        action,
+        setup_ran,
+        drift,
+    })
+}
+
+/// Creates and starts the container; the state records it before it starts,
+/// so an interruption leaves nothing `up` or `down` cannot find.
+async fn create(
+    selected: &mut Selected,
+    project: &Project,
+    config: &Config,
+    state: &mut State,
+    reporter: &dyn Reporter,
+) -> Result<wit::ContainerInfo, Error> {
+    let plugin = &mut selected.plugin;
+    if !plugin.image_exists(&config.image).await? {
+        reporter.step(&format!("Pulling image {}", config.image));
+        plugin.image_pull(&config.image).await?;
+    }
+    reporter.step(&format!("Creating container {}", state.container_name));
+    let spec = spec::container_spec(project, config, state, &process_env);
+    let id = plugin.create(&spec).await?;
+    state.container_id = Some(id.clone());
+    state.config = Some(Snapshot::of(config));
+    state.setup_done_for = None;
+    state.save(project)?;
+    plugin.start(&id).await?;
+    let info =
+        plugin.inspect(&id).await?.ok_or_else(|| Error::ContainerMissing { name: state.container_name.clone() })?;
+    if info.state != wit::ContainerState::Running {
+        return Err(Error::NotRunning { name: info.name.clone(), state: state_name(info.state).into() });
+    }
+    reporter.step("Container started");
+    Ok(info)
+}
+
+async fn run_setup(
+    plugin: &mut PluginInstance,
+    info: &wit::ContainerInfo,
+    config: &Config,
+    command: &str,
+    quiet: bool,
+) -> Result<(), Error> {
+    let req = wit::ExecRequest {
+        container: info.id.clone(),
+        argv: vec!["sh".into(), "-c".into(), command.to_string()],
+        tty: false,
+        interactive: false,
+        user: None,
+        workdir: Some(config.workdir.clone()),
+        env: spec::enter_env(config, &process_env),
+    };
+    let (code, output) = if quiet {
+        let out = plugin.exec(&req).await?;
+        let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.push_str(&String::from_utf8_lossy(&out.stderr));
+        (Some(out.exit_code), text)
+    } else {
+        let cmd = plugin.exec_plan(&req).await?;
+        let status = cmd.run(false).await.map_err(|e| Error::io(format!("cannot run `{}`", cmd.display()), e))?;
+        (status.code(), String::new())
+    };
+    if code == Some(0) { Ok(()) } else { Err(Error::SetupFailed { code, output }) }
+}
+
+/// The project's container may still be in the runtime the state names; do
+/// not silently orphan it when the configuration switches runtimes.
+async fn check_old_runtime(alca: &Alca, state: &State, old: &str, new: &str) -> Result<(), Error> {
+    let Ok(mut previous) = runtime::probe(alca, old).await else { return Ok(()) };
+    if !previous.availability.available {
+        return Ok(());
+    }
+    if find_container(&mut previous.plugin, state).await?.is_some() {
+        return Err(Error::RuntimeChanged {
+            name: state.container_name.clone(),
+            old: old.to_string(),
+            new: new.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// Bind sources must exist: inside the project alca creates missing ones (as
+/// Docker would, but on every engine and owned by the user); outside it
+/// refuses rather than let an engine create root-owned directories.
+fn ensure_mount_sources(project: &Project, config: &Config, reporter: &dyn Reporter) -> Result<(), Error> {
+    for m in &config.mounts {
+        if m.source.exists() {
+            continue;
+        }
+        if m.source.starts_with(&project.root) {
+            std::fs::create_dir_all(&m.source)
+                .map_err(|e| Error::io(format!("cannot create mount source {}", m.source.display()), e))?;
+            reporter.step(&format!("Created missing mount source {}", m.source.display()));
+        } else {
+            return Err(Error::MountSource { path: m.source.clone(), config: config.path.clone() });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,492 @@
+//! The plugin host: loads runtime plugins (WebAssembly components), confines
+//! them, and calls them.
+//!
+//! * [`manifest`]: what a plugin is and may do (its grant).
+//! * [`grant`]: the argument matcher, the one place that decides.
+//! * [`broker`]: the one place that spawns.
+//! * [`cache`]: compiled components on disk.
+//! * [`host`]: the store's data and the WIT imports.
+//! * this module: the engine, the registry of plugins, instances and errors.
+
+pub mod broker;
+pub mod cache;
+pub mod grant;
+mod host;
+pub mod manifest;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use wasmtime::component::{HasSelf, Linker};
+use wasmtime::{Config, Engine, Store, UpdateDeadline};
+
+pub use broker::{AttachedCommand, Broker, SpawnError};
+pub use cache::CacheOutcome;
+pub use grant::Denial;
+pub use host::Fault;
+pub use manifest::{Limits, Manifest};
+
+use host::PluginState;
+use host::bindings::{RuntimePlugin, RuntimePluginPre};
+
+/// The contract's types (container spec, info, errors...), as the host sees them.
+pub use host::bindings::alca::runtime::types as wit;
+
+/// How often the epoch ticks; deadlines are checked at this granularity.
+const TICK: Duration = Duration::from_millis(10);
+/// Default wall-clock budget of one export call, waits for processes included.
+const DEFAULT_CALL_WALL: Duration = Duration::from_secs(30 * 60);
+/// WebAssembly stack per instance.
+const MAX_WASM_STACK: usize = 1024 * 1024;
+
+/// The built-in plugins, compiled by `build.rs` from `plugins/` and embedded.
+const BUILTINS: &[(&str, &[u8])] = &[
+    (
+        include_str!("../../../plugins/docker/alca-plugin.toml"),
+        include_bytes!(concat!(env!("OUT_DIR"), "/docker.wasm")),
+    ),
+    (
+        include_str!("../../../plugins/podman/alca-plugin.toml"),
+        include_bytes!(concat!(env!("OUT_DIR"), "/podman.wasm")),
+    ),
+];
+
+/// Where a plugin comes from.
+#[derive(Debug, Clone)]
+pub enum Origin {
+    Builtin,
+    /// Installed under the plugin directory; the manifest's path.
+    Installed(PathBuf),
+}
+
+/// The component bytes of a plugin.
+#[derive(Debug, Clone)]
+pub enum ComponentSource {
+    Static(&'static [u8]),
+    File(PathBuf),
+}
+
+/// A plugin alca knows about (not loaded yet).
+#[derive(Debug, Clone)]
+pub struct PluginSource {
+    pub manifest: Arc<Manifest>,
+    pub component: ComponentSource,
+    pub origin: Origin,
+}
+
+impl PluginSource {
+    pub fn id(&self) -> &str {
+        &self.manifest.id
+    }
+
+    /// The built-in plugins.
+    pub fn builtins() -> Vec<PluginSource> {
+        BUILTINS
+            .iter()
+            .map(|(manifest, wasm)| {
+                let m = Manifest::parse(manifest, "the built-in manifest").expect("built-in manifests are tested");
+                let origin = format!("the manifest of the built-in `{}` plugin", m.id);
+                PluginSource {
+                    manifest: Arc::new(Manifest { origin, ..m }),
+                    component: ComponentSource::Static(wasm),
+                    origin: Origin::Builtin,
+                }
+            })
+            .collect()
+    }
+
+    /// A plugin installed in `dir` (`alca-plugin.toml` plus its component).
+    pub fn from_dir(dir: &Path) -> Result<PluginSource, PluginError> {
+        let path = dir.join("alca-plugin.toml");
+        let manifest = Manifest::load(&path).map_err(|e| PluginError::Load {
+            plugin: dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+            message: e.to_string(),
+        })?;
+        let component = dir.join(manifest.component.clone().unwrap_or_else(|| PathBuf::from("plugin.wasm")));
+        Ok(PluginSource {
+            manifest: Arc::new(manifest),
+            component: ComponentSource::File(component),
+            origin: Origin::Installed(path),
+        })
+    }
+}
+
+/// Per-plugin limits the user set, overriding the manifest's requests.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LimitOverrides {
+    pub memory_mib: Option<u32>,
+    pub cpu_ms: Option<u32>,
+}
+
+/// Everything that can go wrong with a plugin, each naming the plugin.
+#[derive(Debug, thiserror::Error)]
+pub enum PluginError {
+    #[error("cannot load plugin `{plugin}`: {message}")]
+    Load { plugin: String, message: String },
+    #[error("plugin `{plugin}` crashed in `{function}`: {message}")]
+    Trap { plugin: String, function: &'static str, message: String },
+    #[error("plugin `{plugin}` exceeded its memory limit of {cap_mib} MiB in `{function}` and was stopped")]
+    Memory { plugin: String, function: &'static str, cap_mib: u32 },
+    #[error("plugin `{plugin}` used more than {budget:?} of CPU time in `{function}` and was stopped")]
+    Cpu { plugin: String, function: &'static str, budget: Duration },
+    #[error("plugin `{plugin}` ran for longer than {budget:?} in `{function}` and was stopped")]
+    Wall { plugin: String, function: &'static str, budget: Duration },
+    #[error("plugin `{plugin}` cannot be called again after an earlier failure (in `{function}`)")]
+    Poisoned { plugin: String, function: &'static str },
+    #[error("plugin `{plugin}`: {}", runtime_error_text(.error))]
+    Runtime { plugin: String, function: &'static str, error: wit::RuntimeError },
+    #[error("{0}")]
+    Denied(Denial),
+}
+
+impl PluginError {
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            PluginError::Load { .. } => "reinstall the plugin, or check that it was built for alca:runtime@0.1.0 (`alca plugin list` shows what is installed)".into(),
+            PluginError::Trap { plugin, .. } | PluginError::Poisoned { plugin, .. } => format!(
+                "this is a bug in the `{plugin}` plugin; run with `-v` to see its log and report it to its author"
+            ),
+            PluginError::Memory { plugin, .. } => format!(
+                "if the plugin really needs more, raise it in the alca config file: [plugins.{plugin}] memory-mib = 128"
+            ),
+            PluginError::Cpu { plugin, .. } => format!(
+                "the plugin is probably stuck in a loop; if it is only slow, raise [plugins.{plugin}] cpu-ms in the alca config file"
+            ),
+            PluginError::Wall { .. } => "the engine may be hanging; check it with its own CLI".into(),
+            PluginError::Runtime { error, .. } => return runtime_error_hint(error),
+            PluginError::Denied(_) => "the plugin asked for something its manifest does not grant; this is a bug in the plugin or an attempt to escape its sandbox".into(),
+        })
+    }
+
+    /// The runtime error inside, if the plugin itself reported one.
+    pub fn runtime_error(&self) -> Option<&wit::RuntimeError> {
+        match self {
+            PluginError::Runtime { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+}
+
+pub fn runtime_error_text(e: &wit::RuntimeError) -> String {
+    use wit::RuntimeError as E;
+    match e {
+        E::NotAvailable(s) => format!("the runtime is not available: {s}"),
+        E::NotFound(s) => format!("not found: {s}"),
+        E::Conflict(s) => format!("conflict: {s}"),
+        E::InvalidSpec(s) => format!("the runtime cannot express this configuration: {s}"),
+        E::Unsupported(s) => format!("unsupported: {s}"),
+        E::Denied(s) => format!("refused by alca: {s}"),
+        E::CommandFailed(f) => {
+            let mut s = format!("`{}` failed", grant::render_command(&f.program, &f.args));
+            match f.exit_code {
+                Some(c) => s.push_str(&format!(" with exit code {c}")),
+                None => s.push_str(" (killed by a signal)"),
+            }
+            if !f.stderr_tail.is_empty() {
+                s.push_str(":\n");
+                s.push_str(&f.stderr_tail);
+            }
+            s
+        }
+        E::TimedOut(s) => format!("timed out: {s}"),
+        E::Parse(s) => format!("could not understand the runtime's output: {s}"),
+    }
+}
+
+fn runtime_error_hint(e: &wit::RuntimeError) -> Option<String> {
+    use wit::RuntimeError as E;
+    match e {
+        E::NotAvailable(_) => Some("check that the engine is installed and running (`alca status` says which runtime alca uses)".into()),
+        E::Denied(_) => Some("the plugin asked for something its manifest does not grant; this is a bug in the plugin or an attempt to escape its sandbox".into()),
+        E::InvalidSpec(_) => Some("change the configuration in .alca.toml, or use another runtime".into()),
+        E::TimedOut(_) => Some("the engine may be overloaded or hanging; check it with its own CLI".into()),
+        E::Parse(_) => Some("the engine's version may be newer than the plugin understands; run with `-v` for details".into()),
+        _ => None,
+    }
+}
+
+/// The process-wide WebAssembly engine, its linker and the component cache.
+pub struct PluginHost {
+    engine: Engine,
+    linker: Linker<PluginState>,
+    cache_dir: Option<PathBuf>,
+}
+
+impl PluginHost {
+    /// One engine per process; the epoch ticker runs for the process's life.
+    pub fn new(cache_dir: Option<PathBuf>) -> Result<PluginHost, PluginError> {
+        let load_err = |e: wasmtime::Error| PluginError::Load { plugin: "(host)".into(), message: e.to_string() };
+        let mut config = Config::new();
+        config.wasm_component_model(true);
+        config.epoch_interruption(true);
+        config.max_wasm_stack(MAX_WASM_STACK);
+        let engine = Engine::new(&config).map_err(load_err)?;
+        start_ticker(&engine);
+
+        let mut linker: Linker<PluginState> = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(load_err)?;
+        RuntimePlugin::add_to_linker::<PluginState, HasSelf<PluginState>>(&mut linker, |s| s).map_err(load_err)?;
+        Ok(PluginHost { engine, linker, cache_dir })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The component's bytes, verified against the manifest's pin.
+    fn bytes(source: &PluginSource) -> Result<std::borrow::Cow<'static, [u8]>, PluginError> {
+        let plugin = source.id().to_string();
+        let bytes = match &source.component {
+            ComponentSource::Static(b) => std::borrow::Cow::Borrowed(*b),
+            ComponentSource::File(path) => std::borrow::Cow::Owned(std::fs::read(path).map_err(|e| {
+                PluginError::Load { plugin: plugin.clone(), message: format!("cannot read {}: {e}", path.display()) }
+            })?),
+        };
+        Ok(bytes)
+    }
+
+    /// Compiles (or loads from the cache) and instantiates a plugin, in a
+    /// fresh store with its limits.
+    pub async fn instantiate(
+        &self,
+        source: &PluginSource,
+        overrides: LimitOverrides,
+    ) -> Result<PluginInstance, PluginError> {
+        let plugin = source.id().to_string();
+        let load_err = |message: String| PluginError::Load { plugin: plugin.clone(), message };
+        let bytes = Self::bytes(source)?;
+        let sha256 = cache::sha256_hex(&bytes);
+        if let Some(pin) = &source.manifest.sha256
+            && *pin != sha256
+        {
+            return Err(load_err(format!(
+                "its component's sha256 is {sha256}, but its manifest pins {pin}; the file was changed after installation"
+            )));
+        }
+        let (component, outcome) = cache::load(&self.engine, &bytes, &sha256, self.cache_dir.as_deref())
+            .map_err(|e| load_err(format!("it is not a valid WebAssembly component: {e}")))?;
+        tracing::debug!(%plugin, "component {sha256}: {outcome:?}");
+
+        let pre = self.linker.instantiate_pre(&component).map_err(|e| {
+            load_err(format!(
+                "it needs something alca does not provide ({e}); it may target another version of alca:runtime"
+            ))
+        })?;
+        let pre = RuntimePluginPre::new(pre)
+            .map_err(|e| load_err(format!("it does not export alca:runtime/runtime@0.1.0 ({e})")))?;
+
+        let limits = source.manifest.limits;
+        let memory_mib = overrides.memory_mib.unwrap_or(limits.memory_mib);
+        let cpu = Duration::from_millis(overrides.cpu_ms.unwrap_or(limits.cpu_ms).into());
+        let broker = Arc::new(Broker::new(source.manifest.clone()));
+        let mut store = Store::new(&self.engine, PluginState::new(broker, memory_mib, cpu, DEFAULT_CALL_WALL));
+        store.limiter(|s| s);
+        store.epoch_deadline_callback(|mut ctx| {
+            let s = ctx.data_mut();
+            if s.clock.guest_time() > s.clock.cpu_budget {
+                s.fault = Some(Fault::Cpu { budget: s.clock.cpu_budget });
+                return Err(wasmtime::Error::msg("CPU budget exceeded"));
+            }
+            if s.clock.wall_left().is_zero() {
+                s.fault = Some(Fault::Wall { budget: s.clock.wall_budget });
+                return Err(wasmtime::Error::msg("time budget exceeded"));
+            }
+            Ok(UpdateDeadline::Yield(1))
+        });
+        store.set_epoch_deadline(1);
+        store.data_mut().begin_call();
+        let bindings = pre.instantiate_async(&mut store).await;
+        let mut instance = PluginInstance { store, bindings: None, source: source.clone(), poisoned: false };
+        let bindings = match bindings {
+            Ok(b) => b,
+            Err(e) => return Err(instance.fail("instantiate", e)),
+        };
+        instance.bindings = Some(bindings);
+        let info = instance.info().await?;
+        if info.id != source.manifest.id {
+            return Err(load_err(format!(
+                "the component says its id is `{}` but its manifest says `{}`",
+                info.id, source.manifest.id
+            )));
+        }
+        Ok(instance)
+    }
+}
+
+fn start_ticker(engine: &Engine) {
+    static STARTED: OnceLock<()> = OnceLock::new();
+    STARTED.get_or_init(|| {
+        let engine = engine.clone();
+        std::thread::Builder::new()
+            .name("alca-epoch".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(TICK);
+                    engine.increment_epoch();
+                }
+            })
+            .expect("spawning the epoch thread");
+    });
+}
+
+/// A live plugin: one store, one instance, for the duration of an alca command.
+pub struct PluginInstance {
+    store: Store<PluginState>,
+    bindings: Option<RuntimePlugin>,
+    source: PluginSource,
+    poisoned: bool,
+}
+
+macro_rules! call {
+    ($self:ident, $name:literal, $method:ident ( $($arg:expr),* )) => {{
+        $self.begin($name)?;
+        let bindings = $self.bindings.as_ref().expect("bindings exist after instantiation");
+        let result = bindings.alca_runtime_runtime().$method(&mut $self.store $(, $arg)*).await;
+        $self.finish($name, result)
+    }};
+}
+
+impl PluginInstance {
+    pub fn id(&self) -> &str {
+        self.source.id()
+    }
+
+    pub fn manifest(&self) -> &Manifest {
+        &self.source.manifest
+    }
+
+    pub fn source(&self) -> &PluginSource {
+        &self.source
+    }
+
+    fn begin(&mut self, function: &'static str) -> Result<(), PluginError> {
+        if self.poisoned {
+            return Err(PluginError::Poisoned { plugin: self.id().to_string(), function });
+        }
+        let state = self.store.data_mut();
+        state.begin_call();
+        state.fault = None;
+        self.store.set_epoch_deadline(1);
+        Ok(())
+    }
+
+    fn finish<T>(&mut self, function: &'static str, result: wasmtime::Result<T>) -> Result<T, PluginError> {
+        self.flush_guest_output(function);
+        result.map_err(|e| self.fail(function, e))
+    }
+
+    fn flush_guest_output(&mut self, function: &str) {
+        let out = self.store.data().guest_output.take();
+        if !out.is_empty() {
+            let plugin = self.id().to_string();
+            for line in String::from_utf8_lossy(&out).lines() {
+                tracing::debug!(%plugin, "({function}) {line}");
+            }
+        }
+    }
+
+    fn fail(&mut self, function: &'static str, e: wasmtime::Error) -> PluginError {
+        self.poisoned = true;
+        let plugin = self.id().to_string();
+        match self.store.data().fault {
+            Some(Fault::Memory { cap_mib }) => PluginError::Memory { plugin, function, cap_mib },
+            Some(Fault::Cpu { budget }) => PluginError::Cpu { plugin, function, budget },
+            Some(Fault::Wall { budget }) => PluginError::Wall { plugin, function, budget },
+            None => {
+                let message = match e.downcast_ref::<wasmtime::Trap>() {
+                    Some(trap) => trap.to_string(),
+                    None => format!("{e}"),
+                };
+                PluginError::Trap { plugin, function, message }
+            }
+        }
+    }
+
+    fn runtime<T>(&self, function: &'static str, r: Result<T, wit::RuntimeError>) -> Result<T, PluginError> {
+        r.map_err(|error| PluginError::Runtime { plugin: self.id().to_string(), function, error })
+    }
+
+    /// Refusals the broker issued during this instance's life.
+    pub fn denials(&self) -> &[Denial] {
+        &self.store.data().denials
+    }
+
+    pub async fn info(&mut self) -> Result<wit::PluginInfo, PluginError> {
+        call!(self, "info", call_info())
+    }
+
+    pub async fn detect(&mut self) -> Result<wit::Availability, PluginError> {
+        call!(self, "detect", call_detect())
+    }
+
+    pub async fn image_exists(&mut self, image: &str) -> Result<bool, PluginError> {
+        let r = call!(self, "image-exists", call_image_exists(image))?;
+        self.runtime("image-exists", r)
+    }
+
+    pub async fn image_pull(&mut self, image: &str) -> Result<(), PluginError> {
+        let r = call!(self, "image-pull", call_image_pull(image))?;
+        self.runtime("image-pull", r)
+    }
+
+    pub async fn create(&mut self, spec: &wit::ContainerSpec) -> Result<String, PluginError> {
+        let r = call!(self, "create", call_create(spec))?;
+        self.runtime("create", r)
+    }
+
+    pub async fn start(&mut self, id: &str) -> Result<(), PluginError> {
+        let r = call!(self, "start", call_start(&id.to_string()))?;
+        self.runtime("start", r)
+    }
+
+    pub async fn stop(&mut self, id: &str, grace_secs: Option<u32>) -> Result<(), PluginError> {
+        let r = call!(self, "stop", call_stop(&id.to_string(), grace_secs))?;
+        self.runtime("stop", r)
+    }
+
+    pub async fn remove(&mut self, id: &str, force: bool) -> Result<(), PluginError> {
+        let r = call!(self, "remove", call_remove(&id.to_string(), force))?;
+        self.runtime("remove", r)
+    }
+
+    pub async fn inspect(&mut self, id: &str) -> Result<Option<wit::ContainerInfo>, PluginError> {
+        let r = call!(self, "inspect", call_inspect(&id.to_string()))?;
+        self.runtime("inspect", r)
+    }
+
+    pub async fn list_containers(
+        &mut self,
+        selector: &[wit::LabelSelector],
+        include_stopped: bool,
+    ) -> Result<Vec<wit::ContainerInfo>, PluginError> {
+        let r = call!(self, "list-containers", call_list_containers(selector, include_stopped))?;
+        self.runtime("list-containers", r)
+    }
+
+    pub async fn exec(&mut self, req: &wit::ExecRequest) -> Result<wit::ExecOutput, PluginError> {
+        let r = call!(self, "exec", call_exec(req))?;
+        self.runtime("exec", r)
+    }
+
+    /// Asks for an exec plan and checks it against the grant (as an
+    /// interactive use); the result is ready to run on the terminal.
+    pub async fn exec_plan(&mut self, req: &wit::ExecRequest) -> Result<AttachedCommand, PluginError> {
+        let r = call!(self, "exec-plan", call_exec_plan(req))?;
+        let plan = self.runtime("exec-plan", r)?;
+        let env: Vec<(String, String)> = plan.env.into_iter().map(|kv| (kv.key, kv.value)).collect();
+        let broker = self.store.data().broker.clone();
+        broker.plan(&plan.program, &plan.args, &env).map_err(|e| match e {
+            SpawnError::Denied(d) => {
+                tracing::warn!("{d}");
+                PluginError::Denied(d)
+            }
+            other => PluginError::Runtime {
+                plugin: self.id().to_string(),
+                function: "exec-plan",
+                error: wit::RuntimeError::NotAvailable(other.to_string()),
+            },
+        })
+    }
+}

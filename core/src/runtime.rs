@@ -1,0 +1,99 @@
+//! Choosing the container runtime for a project.
+//!
+//! * `runtime = "<id>"` in `.alca.toml`: that plugin, which must be available.
+//! * `auto`: the runtime already holding the project's container (from the
+//!   state file) if it is available, so a newly installed engine never
+//!   orphans a container; otherwise the platform's preference order
+//!   (Linux: podman, then docker; macOS: docker, then podman).
+
+use crate::Alca;
+use crate::config::RuntimeChoice;
+use crate::error::Error;
+use crate::plugin::{PluginInstance, wit};
+use crate::report::Reporter;
+
+/// Auto-detection order on this platform.
+pub fn preference() -> &'static [&'static str] {
+    if cfg!(target_os = "linux") { &["podman", "docker"] } else { &["docker", "podman"] }
+}
+
+/// A loaded runtime plugin that answered `detect` positively.
+pub struct Selected {
+    pub plugin: PluginInstance,
+    pub info: wit::PluginInfo,
+    pub availability: wit::Availability,
+}
+
+impl Selected {
+    pub fn id(&self) -> &str {
+        self.plugin.id()
+    }
+
+    /// `Docker 28.2.2`
+    pub fn describe(&self) -> String {
+        match &self.availability.version {
+            Some(v) => format!("{} {v}", self.info.name),
+            None => self.info.name.clone(),
+        }
+    }
+}
+
+/// Loads and probes one runtime.
+pub async fn probe(alca: &Alca, id: &str) -> Result<Selected, Error> {
+    let mut plugin = alca.load_plugin(id).await?;
+    let info = plugin.info().await?;
+    let availability = plugin.detect().await?;
+    Ok(Selected { plugin, info, availability })
+}
+
+/// Picks the runtime for a project; `sticky` is the runtime in its state.
+pub async fn select(
+    alca: &Alca,
+    choice: &RuntimeChoice,
+    sticky: Option<&str>,
+    reporter: &dyn Reporter,
+) -> Result<Selected, Error> {
+    if let RuntimeChoice::Named(id) = choice {
+        let selected = probe(alca, id).await?;
+        return require_available(selected);
+    }
+    let mut tried: Vec<(String, String, Option<String>)> = Vec::new();
+    let mut candidates: Vec<&str> = Vec::new();
+    if let Some(s) = sticky.filter(|s| alca.registry.get(s).is_some()) {
+        candidates.push(s);
+    }
+    candidates.extend(preference().iter().copied().filter(|c| Some(*c) != sticky));
+    for id in candidates {
+        match probe(alca, id).await {
+            Ok(s) if s.availability.available => {
+                if !tried.is_empty() {
+                    reporter.step(&format!(
+                        "Using {} ({} is not available)",
+                        s.info.name,
+                        tried.iter().map(|t| t.0.as_str()).collect::<Vec<_>>().join(", ")
+                    ));
+                }
+                return Ok(s);
+            }
+            Ok(s) => tried.push((
+                id.to_string(),
+                s.availability.reason.clone().unwrap_or_else(|| "not available".into()),
+                s.availability.hint.clone(),
+            )),
+            Err(e) => tried.push((id.to_string(), e.to_string(), e.hint())),
+        }
+    }
+    Err(Error::NoRuntime { tried })
+}
+
+fn require_available(s: Selected) -> Result<Selected, Error> {
+    if s.availability.available {
+        Ok(s)
+    } else {
+        Err(Error::RuntimeUnavailable {
+            id: s.id().to_string(),
+            reason: s.availability.reason.clone().unwrap_or_else(|| "it did not say why".into()),
+            hint: s.availability.hint.clone(),
+        })
+    }
+}
