@@ -136,6 +136,8 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Warnings by default, alca's debug log with `-v`, everything with `-vv`;
+/// `ALCA_LOG` (e.g. `ALCA_LOG=alca_core=trace`) overrides.
 fn init_logging(verbose: u8) {
     use tracing_subscriber::EnvFilter;
     let default = match verbose {
@@ -147,7 +149,6 @@ fn init_logging(verbose: u8) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .without_time()
-        .with_target(false)
+        .event_format(render::LogFormat)
         .init();
 }

@@ -134,3 +134,59 @@ pub fn plugins(list: &[PluginReport]) {
         }
     }
 }
+
+/// Log lines as alca's own messages: `warning: ...`, `error: ...`, and
+/// `debug: [plugin] ...` for the `-v` log.
+pub struct LogFormat;
+
+impl<S, N> tracing_subscriber::fmt::FormatEvent<S, N> for LogFormat
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        _ctx: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut writer: tracing_subscriber::fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        let level = match *event.metadata().level() {
+            tracing::Level::ERROR => "error",
+            tracing::Level::WARN => "warning",
+            tracing::Level::INFO => "info",
+            tracing::Level::DEBUG => "debug",
+            tracing::Level::TRACE => "trace",
+        };
+        let mut visitor = Fields::default();
+        event.record(&mut visitor);
+        write!(writer, "{level}: ")?;
+        if let Some(plugin) = &visitor.plugin {
+            write!(writer, "[{plugin}] ")?;
+        }
+        writeln!(writer, "{}", visitor.message)
+    }
+}
+
+#[derive(Default)]
+struct Fields {
+    message: String,
+    plugin: Option<String>,
+}
+
+impl tracing::field::Visit for Fields {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        match field.name() {
+            "message" => self.message = value.to_string(),
+            "plugin" => self.plugin = Some(value.to_string()),
+            other => self.message.push_str(&format!(" {other}={value}")),
+        }
+    }
+
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        match field.name() {
+            "message" => self.message = format!("{value:?}"),
+            "plugin" => self.plugin = Some(format!("{value}", value = format!("{value:?}").trim_matches('"'))),
+            other => self.message.push_str(&format!(" {other}={value:?}")),
+        }
+    }
+}

@@ -32,7 +32,9 @@ pub(super) fn parse(
                     return Err(err(format!("invalid mount option {other:?} in {s:?}: expected `ro` or `rw`")));
                 }
                 _ => {
-                    return Err(err(format!("invalid mount {s:?}: expected \"source:target\" or \"source:target:ro\"")));
+                    return Err(err(format!(
+                        "invalid mount {s:?}: expected \"source:target\" or \"source:target:ro\""
+                    )));
                 }
             };
             (parts[0].to_string(), parts[1].to_string(), read_only)

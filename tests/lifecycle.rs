@@ -1,0 +1,194 @@
+//! `alca up / run / status / down` against the real Docker and Podman
+//! engines, with the test image built by scripts/provision.sh.
+
+mod support;
+
+use support::{TestEnv, engine_out, require_engine, test_image};
+
+/// The whole life of a sandbox on one engine.
+fn lifecycle(engine: &str) {
+    if !require_engine(engine) {
+        return;
+    }
+    let env = TestEnv::new();
+    env.write_config(&format!(
+        "image = \"{}\"\nruntime = \"{engine}\"\n\n[envs]\nGREETING = \"hello from the config\"\n",
+        test_image()
+    ));
+    std::fs::write(env.project.join("notes.txt"), "written on the host\n").unwrap();
+    let sub = env.project.join("src/deep");
+    std::fs::create_dir_all(&sub).unwrap();
+
+    env.ok(&["up"]);
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(env.project.join(".alca/state.json")).unwrap()).unwrap();
+    let project_id = state["project_id"].as_str().unwrap().to_string();
+    assert_eq!(state["runtime"], engine);
+
+    let r = env.ok(&["run", "echo", "hello"]);
+    assert_eq!(r.stdout, "hello\n");
+
+    let r = env.run(&["run", "sh", "-c", "exit 7"]);
+    assert_eq!(r.code, Some(7), "{r}");
+
+    let r = env.ok(&["run", "cat", "notes.txt"]);
+    assert_eq!(r.stdout, "written on the host\n", "the project is mounted at the workdir");
+
+    let r = env.ok(&["run", "sh", "-c", "echo \"$GREETING\"; pwd"]);
+    assert_eq!(r.stdout, "hello from the config\n/workspace\n");
+
+    // Arguments pass through verbatim, options included.
+    let r = env.ok(&["run", "echo", "-n", "--privileged", "a b"]);
+    assert_eq!(r.stdout, "--privileged a b");
+
+    // What the sandbox writes in the workdir lands in the project.
+    env.ok(&["run", "sh", "-c", "echo from the container > made-inside.txt"]);
+    assert_eq!(std::fs::read_to_string(env.project.join("made-inside.txt")).unwrap(), "from the container\n");
+
+    let r = env.ok(&["status"]);
+    assert!(r.stdout.contains("(running)"), "{r}");
+    let status = env.ok(&["status", "--json"]).json();
+    assert_eq!(status["container"]["running"], true, "{status}");
+    assert_eq!(status["runtime"]["id"], engine);
+    let container_id = status["container"]["id"].as_str().unwrap().to_string();
+
+    // A second `up` keeps the same container.
+    env.ok(&["up"]);
+    let again = env.ok(&["status", "--json"]).json();
+    assert_eq!(again["container"]["id"].as_str(), Some(container_id.as_str()));
+
+    // Everything works from a subdirectory; the container's cwd is the workdir.
+    let r = support::Run::of(env.alca_in(&sub, &["run", "pwd"]));
+    assert_eq!(r.code, Some(0), "{r}");
+    assert_eq!(r.stdout, "/workspace\n");
+    let r = support::Run::of(env.alca_in(&sub, &["status", "--json"]));
+    assert_eq!(r.code, Some(0), "{r}");
+    assert_eq!(r.json()["container"]["id"].as_str(), Some(container_id.as_str()));
+
+    let label = format!("label=alca.project.id={project_id}");
+    assert_eq!(engine_out(engine, &["ps", "-q", "--filter", &label]).lines().count(), 1);
+
+    // Down, from the subdirectory.
+    let r = support::Run::of(env.alca_in(&sub, &["down"]));
+    assert_eq!(r.code, Some(0), "{r}");
+
+    let r = env.ok(&["status"]);
+    assert!(!r.stdout.contains("(running)"), "{r}");
+    let status = env.ok(&["status", "--json"]).json();
+    assert!(status["container"].is_null(), "{status}");
+    assert_eq!(
+        engine_out(engine, &["ps", "-a", "-q", "--filter", &label]).trim(),
+        "",
+        "no container with the project's label remains"
+    );
+
+    // `run` now says what to do.
+    let r = env.run(&["run", "true"]);
+    assert_eq!(r.code, Some(1), "{r}");
+    assert!(r.stderr.contains("does not exist") && r.stderr.contains("alca up"), "{r}");
+
+    // And `up` brings it back, under the same project id.
+    env.ok(&["up"]);
+    assert_eq!(engine_out(engine, &["ps", "-q", "--filter", &label]).lines().count(), 1);
+    env.ok(&["down"]);
+}
+
+#[test]
+fn lifecycle_on_docker() {
+    lifecycle("docker");
+}
+
+#[test]
+fn lifecycle_on_podman() {
+    lifecycle("podman");
+}
+
+/// `commands.up` runs once after creation, is retried until it succeeds,
+/// and a stopped container is started again rather than recreated.
+fn setup_and_restart(engine: &str) {
+    if !require_engine(engine) {
+        return;
+    }
+    let env = TestEnv::new();
+    let config =
+        |up: &str| format!("image = \"{}\"\nruntime = \"{engine}\"\n[commands]\nup = \"{up}\"\n", test_image());
+    env.write_config(&config("echo ran >> setup-log.txt; test -f allow-setup"));
+    let r = env.run(&["up"]);
+    assert_eq!(r.code, Some(1), "commands.up fails the first time:\n{r}");
+    assert!(r.stderr.contains("commands.up failed with exit code 1"), "{r}");
+
+    std::fs::write(env.project.join("allow-setup"), "").unwrap();
+    env.ok(&["up"]);
+    env.ok(&["up"]);
+    assert_eq!(
+        std::fs::read_to_string(env.project.join("setup-log.txt")).unwrap(),
+        "ran\nran\n",
+        "retried once after the failure, then never again"
+    );
+
+    // Stop it behind alca's back; `up` starts the same container.
+    let id = env.ok(&["status", "--json"]).json()["container"]["id"].as_str().unwrap().to_string();
+    engine_out(engine, &["stop", "-t", "1", &id]);
+    let r = env.ok(&["status", "--json"]).json();
+    assert_eq!(r["container"]["running"], false);
+    let r = env.ok(&["up"]);
+    assert!(r.stderr.contains("Starting stopped container"), "{r}");
+    assert_eq!(env.ok(&["status", "--json"]).json()["container"]["id"].as_str(), Some(id.as_str()));
+
+    // `up -q` prints nothing on success.
+    let r = env.ok(&["up", "-q"]);
+    assert_eq!(r.stderr, "", "{r}");
+    env.ok(&["down"]);
+}
+
+#[test]
+fn setup_and_restart_on_docker() {
+    setup_and_restart("docker");
+}
+
+#[test]
+fn setup_and_restart_on_podman() {
+    setup_and_restart("podman");
+}
+
+/// Runtime "auto" on Linux prefers podman, and a project stays on the
+/// runtime that holds its container.
+#[test]
+fn auto_detection_prefers_podman_on_linux() {
+    if !require_engine("podman") || !require_engine("docker") {
+        return;
+    }
+    let env = TestEnv::new();
+    env.write_config(&format!("image = \"{}\"\n", test_image()));
+    let r = env.ok(&["up"]);
+    assert!(r.stderr.contains("Using Podman"), "{r}");
+    assert_eq!(env.ok(&["status", "--json"]).json()["runtime"]["id"], "podman");
+    env.ok(&["down"]);
+}
+
+/// Errors a user can cause get one clear message and a non-zero exit.
+#[test]
+fn user_errors_are_explained() {
+    let env = TestEnv::new();
+    let r = env.run(&["up"]);
+    assert_eq!(r.code, Some(1));
+    assert!(r.stderr.contains("no .alca.toml in") && r.stderr.contains("hint:"), "{r}");
+
+    env.write_config("image = \"x\"\nruntime = \"nerdctl\"\n");
+    let r = env.run(&["status"]);
+    assert_eq!(r.code, Some(1));
+    assert!(r.stderr.contains("unknown runtime \"nerdctl\"; known runtimes: docker, podman"), "{r}");
+
+    env.write_config("image = \"x\"\nmounts = [\"a:b:c:d\"]\n");
+    let r = env.run(&["up"]);
+    assert_eq!(r.code, Some(1));
+    assert!(r.stderr.contains(".alca.toml:2:11: mounts[0]: invalid mount"), "{r}");
+
+    env.write_config("image = \"x\"\n");
+    let r = env.run(&["run", "true"]);
+    assert_eq!(r.code, Some(1));
+    assert!(r.stderr.contains("no sandbox yet") && r.stderr.contains("alca up"), "{r}");
+
+    let r = env.run(&["run"]);
+    assert_eq!(r.code, Some(2), "clap's usage error:\n{r}");
+}

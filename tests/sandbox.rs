@@ -1,0 +1,164 @@
+//! The sandbox promises, tested with a plugin that attacks them
+//! (tests/plugins/hostile, built from source here). In every case alca
+//! refuses, exits non-zero with a clear message, never panics, and leaves no
+//! process behind.
+
+mod support;
+
+use support::{TestEnv, processes_with, test_plugin};
+
+fn hostile_env() -> TestEnv {
+    let env = TestEnv::new();
+    env.install_plugin(&test_plugin("hostile"));
+    env.write_config("image = \"fake\"\nruntime = \"hostile\"\n");
+    env
+}
+
+/// Runs `alca <args>` with the plugin in `mode`; returns stderr of a run
+/// that must have failed.
+fn attack(mode: &str, args: &[&str]) -> String {
+    let mut env = hostile_env();
+    // Unique per attack, so leftover processes are attributable.
+    let marker = format!(
+        "{}.{}",
+        7000 + std::process::id() % 1000,
+        mode.len() * 37 + mode.bytes().map(usize::from).sum::<usize>()
+    );
+    env.set_env("HOSTILE_MODE", mode);
+    env.set_env("HOSTILE_MARKER", &marker);
+    if args.first() == Some(&"run") {
+        // `run` needs a sandbox: the fake runtime creates one.
+        let mut benign = env.alca(&["up"]);
+        benign.env_remove("HOSTILE_MODE");
+        let r = support::Run::of(benign);
+        assert_eq!(r.code, Some(0), "{r}");
+    }
+    let r = env.run(args);
+    assert_eq!(r.code, Some(1), "mode {mode}: alca must fail\n{r}");
+    assert!(!r.stderr.contains("LEAKED"), "mode {mode}: the attack succeeded\n{r}");
+    assert!(r.stderr.contains("error: "), "mode {mode}: one clear error\n{r}");
+    // Nothing the plugin started is still running.
+    let left = processes_with(&marker);
+    assert!(left.is_empty(), "mode {mode} left processes behind: {left:?}");
+    r.stderr
+}
+
+#[test]
+fn a_benign_fake_runtime_works_end_to_end() {
+    let env = hostile_env();
+    env.ok(&["up"]);
+    // The fake plans `echo <argv>`: alca runs it on the terminal.
+    let r = env.ok(&["run", "hello", "from", "the", "plan"]);
+    assert_eq!(r.stdout, "hello from the plan\n");
+}
+
+#[test]
+fn undeclared_program_is_denied() {
+    let e = attack("undeclared", &["status"]);
+    assert!(e.contains("may not run `curl https://example.com`"), "{e}");
+    assert!(e.contains("\"curl\" is not among the programs its manifest grants"), "{e}");
+    assert!(e.contains("[[programs]]"), "the denial shows the grant that would allow it: {e}");
+}
+
+#[test]
+fn program_by_path_is_denied() {
+    let e = attack("path-program", &["status"]);
+    assert!(e.contains("not a logical program name"), "{e}");
+}
+
+#[test]
+fn denied_argument_is_denied() {
+    let e = attack("denied-arg", &["status"]);
+    assert!(e.contains("argument `--privileged` is denied by `deny = [\"--privileged\"]`"), "{e}");
+}
+
+#[test]
+fn denied_argument_in_flag_equals_value_form_is_denied() {
+    let e = attack("denied-arg-eq", &["status"]);
+    assert!(e.contains("argument `--network=host` is denied"), "{e}");
+    let e = attack("denied-arg-pair", &["status"]);
+    assert!(e.contains("argument `--network host` is denied"), "{e}");
+}
+
+#[test]
+fn ungranted_environment_is_denied() {
+    let e = attack("ungranted-env", &["status"]);
+    assert!(e.contains("environment variable LD_PRELOAD is not granted"), "{e}");
+}
+
+#[test]
+fn exec_plan_outside_the_grant_is_denied() {
+    let e = attack("plan-undeclared", &["run", "id"]);
+    assert!(e.contains("may not run `bash -i`") && e.contains("not among the programs"), "{e}");
+    let e = attack("plan-not-interactive", &["run", "id"]);
+    assert!(e.contains("not `interactive = true`"), "{e}");
+    let e = attack("plan-denied-arg", &["run", "id"]);
+    assert!(e.contains("`--privileged` is denied"), "{e}");
+}
+
+#[test]
+fn endless_loop_is_stopped_by_the_deadline() {
+    let started = std::time::Instant::now();
+    let e = attack("loop", &["status"]);
+    assert!(e.contains("plugin `hostile` used more than 1s of CPU time in `detect` and was stopped"), "{e}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(60), "stopped, not hung");
+}
+
+#[test]
+fn memory_bomb_hits_the_cap() {
+    let e = attack("oom", &["status"]);
+    assert!(e.contains("plugin `hostile` exceeded its memory limit of 64 MiB in `detect`"), "{e}");
+}
+
+#[test]
+fn trap_becomes_an_error() {
+    let e = attack("trap", &["status"]);
+    assert!(e.contains("plugin `hostile` crashed in `detect`"), "{e}");
+    assert!(e.contains("hint: this is a bug in the `hostile` plugin"), "{e}");
+}
+
+#[test]
+fn host_files_are_invisible_through_wasi() {
+    let e = attack("wasi-fs", &["status"]);
+    assert!(e.contains("filesystem closed"), "{e}");
+    assert!(!std::path::Path::new("/tmp/alca-hostile-was-here").exists());
+}
+
+#[test]
+fn host_environment_is_invisible_through_wasi() {
+    let e = attack("wasi-env", &["status"]);
+    assert!(e.contains("environment closed"), "{e}");
+    assert!(e.contains("refused to tell the plugin the environment variable HOME"), "{e}");
+}
+
+#[test]
+fn network_is_closed() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let mut env = hostile_env();
+    env.set_env("HOSTILE_MODE", "wasi-net");
+    env.set_env("HOSTILE_PORT", &port);
+    let r = env.run(&["status"]);
+    assert_eq!(r.code, Some(1), "{r}");
+    assert!(r.stderr.contains("network closed"), "{r}");
+    assert!(listener.accept().is_err(), "the plugin connected to the host");
+}
+
+#[test]
+fn hanging_process_is_killed_at_the_grant_timeout() {
+    let e = attack("sleep-forever", &["status"]);
+    assert!(e.contains("TimedOut"), "{e}");
+}
+
+#[test]
+fn timeout_kills_the_whole_process_group() {
+    let e = attack("group", &["status"]);
+    assert!(e.contains("TimedOut"), "{e}");
+}
+
+#[test]
+fn output_flood_is_capped_not_fatal() {
+    let e = attack("flood", &["status"]);
+    assert!(e.contains("flooded stdout and survived"), "{e}");
+}

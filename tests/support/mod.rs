@@ -1,0 +1,246 @@
+//! Shared pieces of alca's end-to-end suites: temporary projects with their
+//! own XDG directories, the real `alca` binary, the real engines, and test
+//! plugins built from source.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+/// The image every engine test uses: a busybox rootfs that
+/// `scripts/provision.sh` imports into docker and podman (no registry).
+pub fn test_image() -> String {
+    std::env::var("ALCA_TEST_IMAGE").unwrap_or_else(|_| "alca-test-busybox:latest".into())
+}
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("cli/ is in the repository").to_path_buf()
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| repo_root().join("target"))
+}
+
+/// A scratch world: a project directory, a HOME and XDG directories.
+pub struct TestEnv {
+    _tmp: tempfile::TempDir,
+    pub root: PathBuf,
+    pub project: PathBuf,
+    pub home: PathBuf,
+    pub data: PathBuf,
+    pub cache: PathBuf,
+    pub config: PathBuf,
+    extra_env: Vec<(String, String)>,
+}
+
+impl TestEnv {
+    /// A fresh world sharing the suite's compiled-plugin cache.
+    pub fn new() -> TestEnv {
+        Self::with_cache(None)
+    }
+
+    /// A fresh world with its own, empty compiled-plugin cache.
+    pub fn with_private_cache() -> TestEnv {
+        let mut env = Self::with_cache(None);
+        env.cache = env.root.join("cache");
+        env
+    }
+
+    fn with_cache(cache: Option<PathBuf>) -> TestEnv {
+        let tmp = tempfile::Builder::new().prefix("alca-test-").tempdir().expect("temp dir");
+        // Canonical, so it compares equal to what alca sees as its cwd.
+        let root = tmp.path().canonicalize().expect("canonical temp dir");
+        let project = root.join("project");
+        let home = root.join("home");
+        for d in [&project, &home] {
+            std::fs::create_dir_all(d).expect("create test dirs");
+        }
+        TestEnv {
+            data: root.join("data"),
+            cache: cache.unwrap_or_else(|| target_dir().join("test-cache")),
+            config: root.join("config"),
+            _tmp: tmp,
+            root,
+            project,
+            home,
+            extra_env: Vec::new(),
+        }
+    }
+
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        self.extra_env.push((key.into(), value.into()));
+    }
+
+    pub fn write_config(&self, text: &str) {
+        std::fs::write(self.project.join(".alca.toml"), text).expect("write .alca.toml");
+    }
+
+    /// `alca <args>` in the project directory.
+    pub fn alca(&self, args: &[&str]) -> Command {
+        self.alca_in(&self.project, args)
+    }
+
+    /// `alca <args>` in `dir`.
+    pub fn alca_in(&self, dir: &Path, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_alca"));
+        cmd.args(args)
+            .current_dir(dir)
+            .env("HOME", &self.home)
+            .env("XDG_DATA_HOME", &self.data)
+            .env("XDG_CACHE_HOME", &self.cache)
+            .env("XDG_CONFIG_HOME", &self.config)
+            .env_remove("ALCA_LOG")
+            .env_remove("HOSTILE_MODE")
+            .stdin(std::process::Stdio::null());
+        for (k, v) in &self.extra_env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    /// Runs alca and returns its output, whatever the exit code.
+    pub fn run(&self, args: &[&str]) -> Run {
+        Run::of(self.alca(args))
+    }
+
+    /// Runs alca and insists that it succeeded.
+    pub fn ok(&self, args: &[&str]) -> Run {
+        let r = self.run(args);
+        assert_eq!(r.code, Some(0), "alca {args:?} failed:\n{r}");
+        r
+    }
+
+    /// Installs a test plugin into this world's plugin directory.
+    pub fn install_plugin(&self, plugin: &Path) {
+        let manifest = std::fs::read_to_string(plugin.join("alca-plugin.toml")).expect("test plugin manifest");
+        let id = manifest
+            .lines()
+            .find_map(|l| l.strip_prefix("id = "))
+            .map(|v| v.trim().trim_matches('"').to_string())
+            .expect("test plugin id");
+        let dir = self.data.join("alca/plugins").join(id);
+        std::fs::create_dir_all(&dir).expect("plugin dir");
+        for f in ["alca-plugin.toml", "plugin.wasm"] {
+            std::fs::copy(plugin.join(f), dir.join(f)).expect("copy test plugin");
+        }
+    }
+}
+
+/// A finished alca invocation.
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn of(mut cmd: Command) -> Run {
+        let Output { status, stdout, stderr } = cmd.output().expect("run alca");
+        let r = Run {
+            code: status.code(),
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        };
+        // alca never panics and never prints Rust debug output, whatever happens.
+        for bad in ["panicked at", "RUST_BACKTRACE", "stack backtrace"] {
+            assert!(!r.stderr.contains(bad), "alca printed {bad:?}:\n{r}");
+        }
+        r
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{self}"))
+    }
+}
+
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit: {:?}\n--- stdout\n{}\n--- stderr\n{}", self.code, self.stdout, self.stderr)
+    }
+}
+
+/// Is `engine` (docker or podman) usable? Missing engines fail the test
+/// (scripts/provision.sh installs them) unless
+/// ALCA_TEST_SKIP_MISSING_ENGINES=1 is set and CI is not.
+pub fn require_engine(engine: &str) -> bool {
+    let ok = Command::new(engine).args(["version"]).output().map(|o| o.status.success()).unwrap_or(false);
+    if ok {
+        return true;
+    }
+    let may_skip =
+        std::env::var("ALCA_TEST_SKIP_MISSING_ENGINES").as_deref() == Ok("1") && std::env::var_os("CI").is_none();
+    if may_skip {
+        eprintln!("SKIPPED: the {engine} engine is not available (ALCA_TEST_SKIP_MISSING_ENGINES=1)");
+        return false;
+    }
+    panic!(
+        "the {engine} engine is not available; run scripts/provision.sh (as root) to install and start it, \
+         or set ALCA_TEST_SKIP_MISSING_ENGINES=1 to skip engine tests outside CI"
+    );
+}
+
+/// Runs an engine CLI and returns its stdout.
+pub fn engine_out(engine: &str, args: &[&str]) -> String {
+    let out = Command::new(engine).args(args).output().expect("run engine CLI");
+    assert!(out.status.success(), "{engine} {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Builds the test plugins in tests/plugins (once per test binary; cargo's
+/// own lock serialises concurrent binaries) and returns the directory of
+/// `name`, holding `alca-plugin.toml` and `plugin.wasm`.
+pub fn test_plugin(name: &str) -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    let staged = BUILT.get_or_init(|| {
+        let target = target_dir().join("test-plugins");
+        let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+        cmd.current_dir(repo_root().join("tests/plugins"))
+            .args(["build", "--release", "--locked", "--target", "wasm32-wasip2", "--target-dir"])
+            .arg(&target);
+        for var in [
+            "RUSTFLAGS",
+            "CARGO_ENCODED_RUSTFLAGS",
+            "RUSTC_WORKSPACE_WRAPPER",
+            "CARGO_BUILD_TARGET",
+            "CARGO_TARGET_DIR",
+        ] {
+            cmd.env_remove(var);
+        }
+        let out = cmd.output().expect("run cargo to build the test plugins");
+        assert!(out.status.success(), "building tests/plugins failed:\n{}", String::from_utf8_lossy(&out.stderr));
+        // Each test binary stages its own copy: no races with the others.
+        let staged = target.join("staged").join(std::process::id().to_string());
+        for entry in std::fs::read_dir(repo_root().join("tests/plugins")).expect("tests/plugins") {
+            let dir = entry.expect("entry").path();
+            let manifest = dir.join("alca-plugin.toml");
+            if !manifest.exists() {
+                continue;
+            }
+            let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+            let out = staged.join(&name);
+            std::fs::create_dir_all(&out).expect("staging dir");
+            std::fs::copy(&manifest, out.join("alca-plugin.toml")).expect("stage manifest");
+            let wasm = target.join("wasm32-wasip2/release").join(format!("alca_test_{name}.wasm"));
+            std::fs::copy(&wasm, out.join("plugin.wasm")).expect("stage component");
+        }
+        staged
+    });
+    staged.join(name)
+}
+
+/// Live (non-zombie) processes whose command line contains `needle`.
+pub fn processes_with(needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else { return found };
+    for entry in entries.flatten() {
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else { continue };
+        let text = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        let zombie = stat.rsplit(") ").next().is_some_and(|s| s.starts_with('Z'));
+        if text.contains(needle) && !zombie {
+            found.push(text);
+        }
+    }
+    found
+}
