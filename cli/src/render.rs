@@ -185,7 +185,7 @@ impl tracing::field::Visit for Fields {
     fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
         match field.name() {
             "message" => self.message = format!("{value:?}"),
-            "plugin" => self.plugin = Some(format!("{value}", value = format!("{value:?}").trim_matches('"'))),
+            "plugin" => self.plugin = Some(format!("{value:?}").trim_matches('"').to_string()),
             other => self.message.push_str(&format!(" {other}={value:?}")),
         }
     }
