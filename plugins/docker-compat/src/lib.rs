@@ -288,3 +288,6 @@ fn error_text(err: &RuntimeError) -> String {
         | RuntimeError::Parse(s) => s.clone(),
     }
 }
+
+#[cfg(test)]
+mod tests;

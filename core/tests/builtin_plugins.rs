@@ -1,0 +1,129 @@
+//! The built-in plugins, loaded from the components embedded in alca, get no
+//! exemption: with a narrower manifest they are refused like anyone else.
+//! Also: the compiled-component cache recovers from anything on disk.
+
+use std::sync::Arc;
+
+use alca_core::plugin::{CacheOutcome, PluginError, PluginHost, PluginSource, cache, wit};
+
+fn host() -> PluginHost {
+    PluginHost::new(None).expect("plugin host")
+}
+
+fn with_manifest(source: &PluginSource, edit: impl FnOnce(&mut alca_core::plugin::Manifest)) -> PluginSource {
+    let mut m = (*source.manifest).clone();
+    edit(&mut m);
+    PluginSource { manifest: Arc::new(m), ..source.clone() }
+}
+
+#[tokio::test]
+async fn builtins_without_grants_can_do_nothing() {
+    let host = host();
+    for builtin in PluginSource::builtins() {
+        let id = builtin.id().to_string();
+        let source = with_manifest(&builtin, |m| m.programs.clear());
+        let mut plugin = host.instantiate(&source, Default::default()).await.expect("instantiate");
+        // detect cannot even find the program: it is not granted.
+        let availability = plugin.detect().await.unwrap();
+        assert!(!availability.available, "{id}: {availability:?}");
+        let err = plugin.list_containers(&[], true).await.unwrap_err();
+        match &err {
+            PluginError::Runtime { error: wit::RuntimeError::Denied(msg), .. } => {
+                assert!(msg.contains(&format!("plugin `{id}` may not run `{id} container ls")), "{msg}");
+                assert!(msg.contains("is not among the programs its manifest grants"), "{msg}");
+            }
+            other => panic!("{id}: expected a denial, got {other}"),
+        }
+        assert_eq!(plugin.denials().len(), 1, "{id}: the host recorded the refusal");
+    }
+}
+
+#[tokio::test]
+async fn builtins_are_held_to_each_rule() {
+    let host = host();
+    for builtin in PluginSource::builtins() {
+        let id = builtin.id().to_string();
+        // Everything but `container ls`.
+        let source = with_manifest(&builtin, |m| {
+            for p in &mut m.programs {
+                p.allow.retain(|r| !r.source.contains("\"ls\""));
+            }
+        });
+        let mut plugin = host.instantiate(&source, Default::default()).await.expect("instantiate");
+        let err = plugin.list_containers(&[], false).await.unwrap_err().to_string();
+        assert!(err.contains("no `allow` rule"), "{id}: {err}");
+        assert!(err.contains(r#"{ args = ["container", "ls", "**"] }"#), "{id}: {err}");
+    }
+}
+
+#[tokio::test]
+async fn exec_plans_of_builtins_are_checked() {
+    let host = host();
+    for builtin in PluginSource::builtins() {
+        let id = builtin.id().to_string();
+        let source = with_manifest(&builtin, |m| {
+            for p in &mut m.programs {
+                for r in &mut p.allow {
+                    r.interactive = false;
+                }
+            }
+        });
+        let mut plugin = host.instantiate(&source, Default::default()).await.expect("instantiate");
+        let req = wit::ExecRequest {
+            container: "c".into(),
+            argv: vec!["sh".into()],
+            tty: true,
+            interactive: true,
+            user: None,
+            workdir: None,
+            env: vec![],
+        };
+        match plugin.exec_plan(&req).await {
+            Err(PluginError::Denied(d)) => assert!(d.to_string().contains("not `interactive = true`"), "{id}: {d}"),
+            Err(other) => panic!("{id}: expected a denial, got {other}"),
+            Ok(cmd) => panic!("{id}: plan accepted: {}", cmd.display()),
+        }
+    }
+}
+
+#[test]
+fn cache_recovers_from_missing_corrupt_and_stale_entries() {
+    let host = host();
+    let engine = host.engine();
+    let dir = tempfile::tempdir().unwrap();
+    let builtin = &PluginSource::builtins()[0];
+    let alca_core::plugin::ComponentSource::Static(bytes) = builtin.component else { panic!("built-ins are embedded") };
+    let sha = cache::sha256_hex(bytes);
+    let load = || cache::load(engine, bytes, &sha, Some(dir.path())).map(|(_, o)| o).unwrap();
+
+    assert_eq!(load(), CacheOutcome::Compiled);
+    assert_eq!(load(), CacheOutcome::Hit);
+    let entry = cache::entry_path(dir.path(), &sha, engine);
+    let good = std::fs::read(&entry).unwrap();
+
+    // Truncated (a crash mid-write by something else), garbage, one flipped bit.
+    std::fs::write(&entry, &good[..good.len() / 2]).unwrap();
+    assert_eq!(load(), CacheOutcome::Recompiled);
+    std::fs::write(&entry, b"definitely not a compiled component").unwrap();
+    assert_eq!(load(), CacheOutcome::Recompiled);
+    let mut flipped = good.clone();
+    flipped[good.len() / 3] ^= 0x10;
+    std::fs::write(&entry, &flipped).unwrap();
+    assert_eq!(load(), CacheOutcome::Recompiled);
+    // ...and each time the entry was rewritten whole.
+    assert_eq!(load(), CacheOutcome::Hit);
+
+    // An entry for another engine configuration is simply another file.
+    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names.len(), 1, "no temporaries left: {names:?}");
+    assert!(names[0].to_string_lossy().starts_with(&sha));
+}
+
+#[tokio::test]
+async fn a_pinned_digest_must_match() {
+    let host = host();
+    let builtin = &PluginSource::builtins()[0];
+    let source = with_manifest(builtin, |m| m.sha256 = Some("0".repeat(64)));
+    let err = host.instantiate(&source, Default::default()).await.err().expect("refused").to_string();
+    assert!(err.contains("but its manifest pins"), "{err}");
+}

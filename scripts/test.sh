@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# alca's whole test suite, from a fresh Debian machine (run as root) to green:
+# provisions the engines and the test image, then runs every suite against
+# the real docker and podman, the real wasm components and real processes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/provision.sh
+
+echo "== unit and end-to-end tests (workspace)" >&2
+cargo test --workspace --locked
+
+echo "== docker-compatible plugin logic (host-side unit tests)" >&2
+(cd plugins && cargo test --locked -p alca-docker-compat)
