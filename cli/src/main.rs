@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand};
 /// Run AI coding agents unrestricted, but fearlessly: your project in a
 /// container, container runtimes as sandboxed plugins.
 #[derive(Parser)]
-#[command(name = "alca", version, about, long_about = None, propagate_version = true)]
+#[command(name = "alca", version, long_version = alca_core::LONG_VERSION, about, long_about = None, propagate_version = true)]
 struct Cli {
     /// Show what alca does (-v: debug log, including every command plugins run; -vv: trace)
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]

@@ -297,6 +297,9 @@ fn render_rule(raw: &RawRule) -> String {
     if raw.interactive {
         s.push_str(", interactive = true");
     }
+    if let Some(t) = raw.max_timeout_secs {
+        s.push_str(&format!(", max-timeout-secs = {t}"));
+    }
     s.push_str(" }");
     s
 }
