@@ -45,7 +45,7 @@ for engine in docker podman; do
   printf '%-8s %-34s %10.2f\n' "$engine" "alca run true" "$a"
   printf '%-8s %-34s %10.2f\n' "$engine" "$engine exec <container> true" "$b"
   python3 -c 'import sys; e=sys.argv[1]; a,b=map(float,sys.argv[2:]); print(f"{e:<8} ratio alca/bare: {a/b:.2f}x  (alca adds {a-b:.1f} ms)")' "$engine" "$a" "$b"
-  XDG_CACHE_HOME="$work/cache" "$ALCA" down >/dev/null
+  XDG_CACHE_HOME="$work/cache" "$ALCA" down >/dev/null 2>&1
   cd - >/dev/null
 done
 

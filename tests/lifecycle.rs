@@ -192,3 +192,34 @@ fn user_errors_are_explained() {
     let r = env.run(&["run"]);
     assert_eq!(r.code, Some(2), "clap's usage error:\n{r}");
 }
+
+/// A missing engine or CLI is explained, with what to do about it.
+#[test]
+fn missing_engines_are_explained() {
+    let env = TestEnv::new();
+    env.write_config("image = \"x\"\nruntime = \"podman\"\n");
+    let mut cmd = env.alca(&["up"]);
+    cmd.env("PATH", "/nonexistent");
+    let r = support::Run::of(cmd);
+    assert_eq!(r.code, Some(1), "{r}");
+    assert!(r.stderr.contains("runtime `podman` is not available: `podman` was not found on PATH"), "{r}");
+    assert!(r.stderr.contains("hint: install Podman"), "{r}");
+
+    // The docker CLI is there, its engine is not.
+    env.write_config("image = \"x\"\nruntime = \"docker\"\n");
+    let mut cmd = env.alca(&["status"]);
+    cmd.env("DOCKER_HOST", format!("unix://{}/no-such.sock", env.root.display()));
+    let r = support::Run::of(cmd);
+    assert_eq!(r.code, Some(1), "{r}");
+    assert!(r.stderr.contains("runtime `docker` is not available: the Docker engine is not reachable"), "{r}");
+    assert!(r.stderr.contains("hint: start the Docker engine"), "{r}");
+
+    // Auto-detection lists what it tried and how to fix each.
+    env.write_config("image = \"x\"\n");
+    let mut cmd = env.alca(&["up"]);
+    cmd.env("PATH", "/nonexistent");
+    let r = support::Run::of(cmd);
+    assert_eq!(r.code, Some(1), "{r}");
+    assert!(r.stderr.contains("no container runtime is available:\n  podman: `podman` was not found on PATH\n  docker: `docker` was not found on PATH"), "{r}");
+    assert!(r.stderr.contains("hint: podman: install Podman") && r.stderr.contains("docker: install Docker"), "{r}");
+}

@@ -41,7 +41,7 @@ impl Selected {
 /// Loads and probes one runtime.
 pub async fn probe(alca: &Alca, id: &str) -> Result<Selected, Error> {
     let mut plugin = alca.load_plugin(id).await?;
-    let info = plugin.info().await?;
+    let info = plugin.info().clone();
     let availability = plugin.detect().await?;
     Ok(Selected { plugin, info, availability })
 }

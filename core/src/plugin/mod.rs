@@ -207,6 +207,15 @@ fn runtime_error_hint(e: &wit::RuntimeError) -> Option<String> {
     }
 }
 
+macro_rules! call {
+    ($self:ident, $name:literal, $method:ident ( $($arg:expr),* )) => {{
+        $self.begin($name)?;
+        let bindings = $self.bindings.as_ref().expect("bindings exist after instantiation");
+        let result = bindings.alca_runtime_runtime().$method(&mut $self.store $(, $arg)*).await;
+        $self.finish($name, result)
+    }};
+}
+
 /// The process-wide WebAssembly engine, its linker and the component cache.
 pub struct PluginHost {
     engine: Engine,
@@ -298,19 +307,21 @@ impl PluginHost {
         store.set_epoch_deadline(1);
         store.data_mut().begin_call();
         let bindings = pre.instantiate_async(&mut store).await;
-        let mut instance = PluginInstance { store, bindings: None, source: source.clone(), poisoned: false };
+        let mut instance =
+            PluginInstance { store, bindings: None, source: source.clone(), poisoned: false, info: None };
         let bindings = match bindings {
             Ok(b) => b,
             Err(e) => return Err(instance.fail("instantiate", e)),
         };
         instance.bindings = Some(bindings);
-        let info = instance.info().await?;
+        let info = call!(instance, "info", call_info())?;
         if info.id != source.manifest.id {
             return Err(load_err(format!(
                 "the component says its id is `{}` but its manifest says `{}`",
                 info.id, source.manifest.id
             )));
         }
+        instance.info = Some(info);
         Ok(instance)
     }
 }
@@ -337,15 +348,8 @@ pub struct PluginInstance {
     bindings: Option<RuntimePlugin>,
     source: PluginSource,
     poisoned: bool,
-}
-
-macro_rules! call {
-    ($self:ident, $name:literal, $method:ident ( $($arg:expr),* )) => {{
-        $self.begin($name)?;
-        let bindings = $self.bindings.as_ref().expect("bindings exist after instantiation");
-        let result = bindings.alca_runtime_runtime().$method(&mut $self.store $(, $arg)*).await;
-        $self.finish($name, result)
-    }};
+    /// What the plugin said about itself when it was loaded.
+    info: Option<wit::PluginInfo>,
 }
 
 impl PluginInstance {
@@ -413,8 +417,9 @@ impl PluginInstance {
         &self.store.data().denials
     }
 
-    pub async fn info(&mut self) -> Result<wit::PluginInfo, PluginError> {
-        call!(self, "info", call_info())
+    /// The plugin's `info()`, as it answered when it was loaded.
+    pub fn info(&self) -> &wit::PluginInfo {
+        self.info.as_ref().expect("info is read at instantiation")
     }
 
     pub async fn detect(&mut self) -> Result<wit::Availability, PluginError> {
