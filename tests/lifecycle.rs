@@ -166,6 +166,37 @@ fn auto_detection_prefers_podman_on_linux() {
     env.ok(&["down"]);
 }
 
+/// A project moved after `up` is not silently served by a container that
+/// mounts its old location; `down` from the new place cleans up.
+#[test]
+fn moved_project_is_detected() {
+    if !require_engine("docker") {
+        return;
+    }
+    let mut env = TestEnv::new();
+    env.write_config(&format!("image = \"{}\"\nruntime = \"docker\"\n", test_image()));
+    env.ok(&["up"]);
+    let moved = env.root.join("moved");
+    std::fs::rename(&env.project, &moved).unwrap();
+    let old = std::mem::replace(&mut env.project, moved.clone());
+
+    let r = env.run(&["run", "true"]);
+    assert_eq!(r.code, Some(1), "{r}");
+    assert!(
+        r.stderr.contains(&format!("project directory has moved from {} to {}", old.display(), moved.display())),
+        "{r}"
+    );
+    assert!(r.stderr.contains("alca down"), "{r}");
+    let r = env.run(&["up"]);
+    assert_eq!(r.code, Some(1), "{r}");
+    assert!(r.stderr.contains("project directory has moved"), "{r}");
+
+    env.ok(&["down"]);
+    env.ok(&["up"]);
+    let r = env.ok(&["run", "true"]);
+    assert_eq!(r.code, Some(0));
+}
+
 /// Errors a user can cause get one clear message and a non-zero exit.
 #[test]
 fn user_errors_are_explained() {

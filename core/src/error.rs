@@ -78,7 +78,7 @@ impl Error {
             Error::Config(_) => "fix the file and run the command again".into(),
             Error::Settings { .. } => "fix or remove the file and run the command again".into(),
             Error::State { path, .. } => format!(
-                "if it cannot be repaired, remove {} and run `alca up` (a container left behind is found by `alca cleanup` later)",
+                "if it cannot be repaired, remove {} and run `alca up`; a container left behind keeps its `alca.project.id` label and can be removed with the engine's CLI",
                 path.display()
             ),
             Error::Io { .. } => return None,

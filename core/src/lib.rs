@@ -35,16 +35,6 @@ pub const PLUGIN_API: &str = "alca:runtime@0.1.0";
 /// `alca --version --verbose`-style details.
 pub const LONG_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\nplugin API: alca:runtime@0.1.0");
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn plugin_api_matches_the_wit_package() {
-        let wit = include_str!("../../wit/runtime.wit");
-        assert!(wit.contains(&format!("package {};", super::PLUGIN_API)));
-        assert!(super::LONG_VERSION.ends_with(super::PLUGIN_API));
-    }
-}
-
 /// Everything an operation needs: where alca runs, its directories and
 /// settings, the plugins it knows, and (created on first use) the plugin host.
 pub struct Alca {
@@ -77,5 +67,15 @@ impl Alca {
             .ok_or_else(|| Error::UnknownRuntime { name: id.to_string(), known: self.registry.ids() })?;
         let host = self.host().await?;
         Ok(host.instantiate(source, self.settings.limits_for(id)).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn plugin_api_matches_the_wit_package() {
+        let wit = include_str!("../../wit/runtime.wit");
+        assert!(wit.contains(&format!("package {};", super::PLUGIN_API)));
+        assert!(super::LONG_VERSION.ends_with(super::PLUGIN_API));
     }
 }

@@ -127,6 +127,16 @@ impl TestEnv {
     }
 }
 
+/// A failed test must not leave containers behind: take the sandbox down.
+impl Drop for TestEnv {
+    fn drop(&mut self) {
+        if self.project.join(".alca/state.json").exists() {
+            let _ =
+                self.alca(&["down"]).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).status();
+        }
+    }
+}
+
 /// A finished alca invocation.
 pub struct Run {
     pub code: Option<i32>,

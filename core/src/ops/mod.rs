@@ -14,7 +14,8 @@ pub use up::{UpOptions, UpReport, up};
 
 use crate::Error;
 use crate::plugin::{PluginInstance, wit};
-use crate::spec::LABEL_PROJECT_ID;
+use crate::project::Project;
+use crate::spec::{self, LABEL_PROJECT_ID, LABEL_PROJECT_PATH};
 use crate::state::State;
 
 /// Reads the process environment (what `${VAR}` in `envs` refers to).
@@ -49,4 +50,15 @@ pub(crate) async fn project_containers(
 ) -> Result<Vec<wit::ContainerInfo>, Error> {
     let selector = [wit::LabelSelector { key: LABEL_PROJECT_ID.into(), value: Some(state.project_id.clone()) }];
     Ok(plugin.list_containers(&selector, true).await?)
+}
+
+/// A container made for this project in another directory mounts that
+/// directory, not this one: refuse to use it.
+pub(crate) fn check_not_moved(project: &Project, info: &wit::ContainerInfo) -> Result<(), Error> {
+    match spec::label(info, LABEL_PROJECT_PATH) {
+        Some(path) if !path.is_empty() && project.root != std::path::Path::new(path) => {
+            Err(Error::ProjectMoved { old: path.into(), new: project.root.clone() })
+        }
+        _ => Ok(()),
+    }
 }

@@ -1,14 +1,12 @@
 //! `alca run <cmd...>`: a command in the sandbox, attached to the terminal.
 
-use std::path::PathBuf;
-
 use crate::plugin::{AttachedCommand, wit};
 use crate::project::Project;
-use crate::spec::{self, LABEL_PROJECT_PATH, state_name};
+use crate::spec::{self, state_name};
 use crate::state::State;
 use crate::{Alca, Error, runtime};
 
-use super::{find_container, process_env};
+use super::{check_not_moved, find_container, process_env};
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -32,12 +30,7 @@ pub async fn run(alca: &Alca, options: &RunOptions) -> Result<AttachedCommand, E
     let info = find_container(&mut plugin, &state)
         .await?
         .ok_or_else(|| Error::ContainerMissing { name: state.container_name.clone() })?;
-    if let Some(path) = spec::label(&info, LABEL_PROJECT_PATH)
-        && !path.is_empty()
-        && project.root != std::path::Path::new(path)
-    {
-        return Err(Error::ProjectMoved { old: PathBuf::from(path), new: project.root.clone() });
-    }
+    check_not_moved(&project, &info)?;
     if info.state != wit::ContainerState::Running {
         return Err(Error::NotRunning { name: info.name.clone(), state: state_name(info.state).into() });
     }

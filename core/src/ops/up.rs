@@ -9,7 +9,7 @@ use crate::spec::{self, state_name};
 use crate::state::{Snapshot, State};
 use crate::{Alca, Error};
 
-use super::{find_container, process_env};
+use super::{check_not_moved, find_container, process_env};
 
 #[derive(Debug, Clone, Default)]
 pub struct UpOptions {
@@ -56,6 +56,9 @@ pub async fn up(alca: &Alca, options: &UpOptions, reporter: &dyn Reporter) -> Re
     ensure_mount_sources(&project, &config, reporter)?;
 
     let existing = find_container(&mut selected.plugin, &state).await?;
+    if let Some(info) = &existing {
+        check_not_moved(&project, info)?;
+    }
     let (info, action) = match existing {
         Some(info) => match info.state {
             wit::ContainerState::Running => {
@@ -179,7 +182,7 @@ async fn run_setup(
         (Some(out.exit_code), text)
     } else {
         let cmd = plugin.exec_plan(&req).await?;
-        let status = cmd.run(false).await.map_err(|e| Error::io(format!("cannot run `{}`", cmd.display()), e))?;
+        let status = cmd.run().await.map_err(|e| Error::io(format!("cannot run `{}`", cmd.display()), e))?;
         (status.code(), String::new())
     };
     if code == Some(0) { Ok(()) } else { Err(Error::SetupFailed { code, output }) }

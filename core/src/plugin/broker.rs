@@ -98,13 +98,11 @@ impl AttachedCommand {
         self.command().exec()
     }
 
-    /// Runs the command with the terminal attached (stdin closed) and waits.
-    pub async fn run(&self, quiet: bool) -> std::io::Result<std::process::ExitStatus> {
+    /// Runs the command with stdout and stderr on the terminal (stdin
+    /// closed) and waits for it.
+    pub async fn run(&self) -> std::io::Result<std::process::ExitStatus> {
         let mut cmd = tokio::process::Command::from(self.command());
-        cmd.stdin(Stdio::null());
-        if quiet {
-            cmd.stdout(Stdio::null()).stderr(Stdio::null());
-        }
+        cmd.stdin(Stdio::null()).kill_on_drop(true);
         cmd.status().await
     }
 

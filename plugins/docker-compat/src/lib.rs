@@ -70,7 +70,6 @@ impl DockerCompat {
 
     /// Runs `cmd`, mapping a non-zero exit through the flavor's error texts.
     fn run(&self, cmd: &Command) -> Result<alca_plugin_sdk::Output, RuntimeError> {
-        host::debug(&format!("{} {}", cmd.program(), cmd.get_args().join(" ")));
         let out = cmd.run()?;
         if out.success() { Ok(out) } else { Err(classify(self.flavor, cmd.failure(&out))) }
     }
@@ -250,7 +249,6 @@ impl Runtime for DockerCompat {
 
     fn exec(&self, req: ExecRequest) -> Result<ExecOutput, RuntimeError> {
         let cmd = self.cmd().args(exec_args(&req));
-        host::debug(&format!("{} {}", cmd.program(), cmd.get_args().join(" ")));
         let out = cmd.run()?;
         // 125/126/127 with an engine error means the engine, not the command,
         // failed (container gone or stopped, executable missing).

@@ -31,7 +31,12 @@ fn spec() -> ContainerSpec {
         ],
         ports: vec![
             PortMapping { host_ip: None, host_port: None, container_port: 80, protocol: Protocol::Tcp },
-            PortMapping { host_ip: Some("::1".into()), host_port: Some(53), container_port: 5353, protocol: Protocol::Udp },
+            PortMapping {
+                host_ip: Some("::1".into()),
+                host_port: Some(53),
+                container_port: 5353,
+                protocol: Protocol::Udp,
+            },
         ],
         workdir: Some("/workspace".into()),
         user: None,
@@ -55,11 +60,42 @@ fn create_argv_puts_operands_after_double_dash() {
     assert_eq!(
         a,
         s(&[
-            "container", "create", "--name", "alca-123", "--label", "alca.project.id=u-1", "--env", "A=x=y",
-            "--workdir", "/workspace", "--volume", "/p:/workspace", "--volume", "/ssh:/root/.ssh:ro", "--tmpfs",
-            "/scratch", "--publish", "80:80", "--publish", "[::1]:53:5353/udp", "--cpus", "1.5", "--memory",
-            "1073741824b", "--cap-drop", "ALL", "--cap-add", "CHOWN", "--restart", "unless-stopped", "--pull=never",
-            "--", "img:1", "sh", "-c", "sleep 1",
+            "container",
+            "create",
+            "--name",
+            "alca-123",
+            "--label",
+            "alca.project.id=u-1",
+            "--env",
+            "A=x=y",
+            "--workdir",
+            "/workspace",
+            "--volume",
+            "/p:/workspace",
+            "--volume",
+            "/ssh:/root/.ssh:ro",
+            "--tmpfs",
+            "/scratch",
+            "--publish",
+            "80:80",
+            "--publish",
+            "[::1]:53:5353/udp",
+            "--cpus",
+            "1.5",
+            "--memory",
+            "1073741824b",
+            "--cap-drop",
+            "ALL",
+            "--cap-add",
+            "CHOWN",
+            "--restart",
+            "unless-stopped",
+            "--pull=never",
+            "--",
+            "img:1",
+            "sh",
+            "-c",
+            "sleep 1",
         ])
     );
 }
@@ -102,11 +138,25 @@ fn exec_and_list_argv() {
     assert_eq!(
         exec_args(&req),
         s(&[
-            "container", "exec", "--interactive", "--tty", "--user", "1000", "--workdir", "/w", "--env", "TERM=xterm",
-            "--", "c1", "grep", "--privileged", "x",
+            "container",
+            "exec",
+            "--interactive",
+            "--tty",
+            "--user",
+            "1000",
+            "--workdir",
+            "/w",
+            "--env",
+            "TERM=xterm",
+            "--",
+            "c1",
+            "grep",
+            "--privileged",
+            "x",
         ])
     );
-    let sel = [LabelSelector { key: "a".into(), value: Some("b".into()) }, LabelSelector { key: "c".into(), value: None }];
+    let sel =
+        [LabelSelector { key: "a".into(), value: Some("b".into()) }, LabelSelector { key: "c".into(), value: None }];
     assert_eq!(
         list_args(&sel, true),
         s(&["container", "ls", "--quiet", "--no-trunc", "--all", "--filter", "label=a=b", "--filter", "label=c"])
@@ -168,7 +218,10 @@ fn failure(stderr: &str) -> CommandFailure {
 #[test]
 fn classifies_engine_errors() {
     let cases: &[(&str, &str)] = &[
-        ("Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?", "not-available"),
+        (
+            "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?",
+            "not-available",
+        ),
         ("Cannot connect to Podman. Please verify your connection to the Linux system", "not-available"),
         ("Error response from daemon: No such container: x", "not-found"),
         ("Error: inspecting object: no such container x", "not-found"),
@@ -176,7 +229,10 @@ fn classifies_engine_errors() {
         ("error: no such object: x", "not-found"),
         ("Error response from daemon: No such image: x:latest", "not-found"),
         ("Error: x: image not known", "not-found"),
-        ("Error response from daemon: Conflict. The container name \"/foo\" is already in use by container \"abc\".", "conflict"),
+        (
+            "Error response from daemon: Conflict. The container name \"/foo\" is already in use by container \"abc\".",
+            "conflict",
+        ),
         ("Error: can only create exec sessions on running containers: container state improper", "conflict"),
         ("Error response from daemon: something else broke", "command-failed"),
     ];
