@@ -15,6 +15,7 @@
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::os::fd::AsFd;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -94,7 +95,6 @@ impl AttachedCommand {
     /// Replaces the alca process with this command (terminal, signals and
     /// exit status all become the command's). Returns only on failure.
     pub fn exec(&self) -> std::io::Error {
-        use std::os::unix::process::CommandExt;
         self.command().exec()
     }
 
@@ -110,8 +110,6 @@ impl AttachedCommand {
         grant::render_command(&self.program, &self.args)
     }
 }
-
-use std::os::unix::process::CommandExt as _;
 
 /// A plugin's spawner: its grant plus what alca resolved for it.
 pub struct Broker {

@@ -156,7 +156,7 @@ impl PluginError {
             ),
             PluginError::Wall { .. } => "the engine may be hanging; check it with its own CLI".into(),
             PluginError::Runtime { error, .. } => return runtime_error_hint(error),
-            PluginError::Denied(_) => "the plugin asked for something its manifest does not grant; this is a bug in the plugin or an attempt to escape its sandbox".into(),
+            PluginError::Denied(_) => DENIAL_HINT.into(),
         })
     }
 
@@ -168,6 +168,8 @@ impl PluginError {
         }
     }
 }
+
+const DENIAL_HINT: &str = "the plugin asked for something its manifest does not grant; this is a bug in the plugin or an attempt to escape its sandbox";
 
 pub fn runtime_error_text(e: &wit::RuntimeError) -> String {
     use wit::RuntimeError as E;
@@ -198,11 +200,15 @@ pub fn runtime_error_text(e: &wit::RuntimeError) -> String {
 fn runtime_error_hint(e: &wit::RuntimeError) -> Option<String> {
     use wit::RuntimeError as E;
     match e {
-        E::NotAvailable(_) => Some("check that the engine is installed and running (`alca status` says which runtime alca uses)".into()),
-        E::Denied(_) => Some("the plugin asked for something its manifest does not grant; this is a bug in the plugin or an attempt to escape its sandbox".into()),
+        E::NotAvailable(_) => {
+            Some("check that the engine is installed and running (`alca status` says which runtime alca uses)".into())
+        }
+        E::Denied(_) => Some(DENIAL_HINT.into()),
         E::InvalidSpec(_) => Some("change the configuration in .alca.toml, or use another runtime".into()),
         E::TimedOut(_) => Some("the engine may be overloaded or hanging; check it with its own CLI".into()),
-        E::Parse(_) => Some("the engine's version may be newer than the plugin understands; run with `-v` for details".into()),
+        E::Parse(_) => {
+            Some("the engine's version may be newer than the plugin understands; run with `-v` for details".into())
+        }
         _ => None,
     }
 }
@@ -244,7 +250,7 @@ impl PluginHost {
         &self.engine
     }
 
-    /// The component's bytes, verified against the manifest's pin.
+    /// The component's bytes, embedded or read from the plugin directory.
     fn bytes(source: &PluginSource) -> Result<std::borrow::Cow<'static, [u8]>, PluginError> {
         let plugin = source.id().to_string();
         let bytes = match &source.component {
