@@ -6,7 +6,7 @@ use crate::report::Reporter;
 use crate::state::State;
 use crate::{Alca, Error, runtime};
 
-use super::{find_container, project_containers};
+use super::project_containers;
 
 /// Seconds the engine gives the container's processes to exit.
 const STOP_GRACE_SECS: u32 = 10;
@@ -36,12 +36,9 @@ pub async fn down(alca: &Alca, reporter: &dyn Reporter) -> Result<DownReport, Er
         }
     };
 
-    let mut targets: Vec<wit::ContainerInfo> = project_containers(&mut plugin, &state).await?;
-    if let Some(info) = find_container(&mut plugin, &state).await?
-        && !targets.iter().any(|t| t.id == info.id)
-    {
-        targets.push(info);
-    }
+    // Every container alca made for this project carries its id as a label
+    // (labels cannot change), including any a crashed `up` left behind.
+    let targets: Vec<wit::ContainerInfo> = project_containers(&mut plugin, &state).await?;
     let mut removed = Vec::new();
     for info in targets {
         reporter.step(&format!("Stopping container {}", info.name));
