@@ -37,17 +37,6 @@ pub struct TestEnv {
 impl TestEnv {
     /// A fresh world sharing the suite's compiled-plugin cache.
     pub fn new() -> TestEnv {
-        Self::with_cache(None)
-    }
-
-    /// A fresh world with its own, empty compiled-plugin cache.
-    pub fn with_private_cache() -> TestEnv {
-        let mut env = Self::with_cache(None);
-        env.cache = env.root.join("cache");
-        env
-    }
-
-    fn with_cache(cache: Option<PathBuf>) -> TestEnv {
         let tmp = tempfile::Builder::new().prefix("alca-test-").tempdir().expect("temp dir");
         // Canonical, so it compares equal to what alca sees as its cwd.
         let root = tmp.path().canonicalize().expect("canonical temp dir");
@@ -58,7 +47,7 @@ impl TestEnv {
         }
         TestEnv {
             data: root.join("data"),
-            cache: cache.unwrap_or_else(|| target_dir().join("test-cache")),
+            cache: target_dir().join("test-cache"),
             config: root.join("config"),
             _tmp: tmp,
             root,
