@@ -108,7 +108,7 @@ fn exec_plan_outside_the_grant_is_denied() {
 fn endless_loop_is_stopped_by_the_deadline() {
     let started = std::time::Instant::now();
     let e = attack("loop", &["status"]);
-    assert!(e.contains("plugin `hostile` used more than 1s of CPU time in `detect` and was stopped"), "{e}");
+    assert!(e.contains("plugin `hostile` used more than 1s of its time in `detect`"), "{e}");
     assert!(started.elapsed() < std::time::Duration::from_secs(60), "stopped, not hung");
 }
 

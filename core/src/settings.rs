@@ -3,8 +3,9 @@
 //!
 //! ```toml
 //! [plugins.docker]
-//! memory-mib = 128   # cap on the plugin's memory
-//! cpu-ms = 10000     # guest CPU time per call
+//! memory-mib = 128        # cap on the plugin's memory
+//! cpu-ms = 10000          # the plugin's own time per call (not counting the programs it runs)
+//! max-timeout-secs = 60   # never wait longer than this for one program it runs
 //! ```
 
 use std::collections::BTreeMap;
@@ -69,18 +70,20 @@ struct RawSettings {
 struct RawPluginSettings {
     memory_mib: Option<u32>,
     cpu_ms: Option<u32>,
+    max_timeout_secs: Option<u32>,
 }
 
 impl Settings {
     /// Reads the settings file; a missing file means defaults.
     pub fn load(path: Option<&Path>) -> Result<Settings, Error> {
         let Some(path) = path else { return Ok(Settings::default()) };
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Settings::default()),
-            Err(e) => return Err(Error::io(format!("cannot read {}", path.display()), e)),
-        };
         let err = |message: String| Error::Settings { path: path.to_path_buf(), message };
+        let bytes = match crate::fsutil::read_regular(path, 1024 * 1024, true) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Settings::default()),
+            Err(e) => return Err(err(format!("cannot read it: {e}"))),
+        };
+        let text = String::from_utf8(bytes).map_err(|_| err("it is not UTF-8 text".into()))?;
         let raw: RawSettings = toml::from_str(&text).map_err(|e| err(crate::config::toml_error_text(&e, &text)))?;
         let mut plugins = BTreeMap::new();
         for (id, p) in raw.plugins {
@@ -92,7 +95,13 @@ impl Settings {
             if p.cpu_ms == Some(0) {
                 return Err(err(format!("plugins.{id}.cpu-ms must be positive")));
             }
-            plugins.insert(id, LimitOverrides { memory_mib: p.memory_mib, cpu_ms: p.cpu_ms });
+            if p.max_timeout_secs == Some(0) {
+                return Err(err(format!("plugins.{id}.max-timeout-secs must be positive")));
+            }
+            plugins.insert(
+                id,
+                LimitOverrides { memory_mib: p.memory_mib, cpu_ms: p.cpu_ms, max_timeout_secs: p.max_timeout_secs },
+            );
         }
         Ok(Settings { plugins })
     }

@@ -28,7 +28,9 @@ async fn builtins_without_grants_can_do_nothing() {
         assert!(!availability.available, "{id}: {availability:?}");
         let err = plugin.list_containers(&[], true).await.unwrap_err();
         match &err {
-            PluginError::Runtime { error: wit::RuntimeError::Denied(msg), .. } => {
+            // The host reports its own refusal, not the plugin's account of it.
+            PluginError::Denied(d) => {
+                let msg = d.to_string();
                 assert!(msg.contains(&format!("plugin `{id}` may not run `{id} container ls")), "{msg}");
                 assert!(msg.contains("is not among the programs its manifest grants"), "{msg}");
             }
@@ -90,15 +92,16 @@ async fn exec_plans_of_builtins_are_checked() {
 fn cache_recovers_from_missing_corrupt_and_stale_entries() {
     let host = host();
     let engine = host.engine();
-    let dir = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("compiled");
     let builtin = &PluginSource::builtins()[0];
     let alca_core::plugin::ComponentSource::Static(bytes) = builtin.component else { panic!("built-ins are embedded") };
     let sha = cache::sha256_hex(bytes);
-    let load = || cache::load(engine, bytes, &sha, Some(dir.path())).map(|(_, o)| o).unwrap();
+    let load = || cache::load(engine, bytes, &sha, Some(&dir)).map(|(_, o)| o).unwrap();
 
     assert_eq!(load(), CacheOutcome::Compiled);
     assert_eq!(load(), CacheOutcome::Hit);
-    let entry = cache::entry_path(dir.path(), &sha, engine);
+    let entry = cache::entry_path(&dir, &sha, engine);
     let good = std::fs::read(&entry).unwrap();
 
     // Truncated (a crash mid-write by something else), garbage, one flipped bit.
@@ -114,9 +117,45 @@ fn cache_recovers_from_missing_corrupt_and_stale_entries() {
     assert_eq!(load(), CacheOutcome::Hit);
 
     // An entry for another engine configuration is simply another file.
-    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let names: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(names.len(), 1, "no temporaries left: {names:?}");
     assert!(names[0].to_string_lossy().starts_with(&sha));
+
+    // An entry compiled from another component, put under this one's name,
+    // is never loaded: entries are bound to the digest they were made from.
+    let other = &PluginSource::builtins()[1];
+    let alca_core::plugin::ComponentSource::Static(other_bytes) = other.component else { panic!() };
+    let other_sha = cache::sha256_hex(other_bytes);
+    std::fs::copy(&entry, cache::entry_path(&dir, &other_sha, engine)).unwrap();
+    let outcome = cache::load(engine, other_bytes, &other_sha, Some(&dir)).unwrap().1;
+    assert_eq!(outcome, CacheOutcome::Recompiled);
+
+    // A FIFO where an entry should be neither hangs nor is used.
+    std::fs::remove_file(&entry).unwrap();
+    let status = std::process::Command::new("mkfifo").arg(&entry).status().unwrap();
+    assert!(status.success());
+    assert_eq!(load(), CacheOutcome::Recompiled);
+    assert_eq!(load(), CacheOutcome::Hit, "replaced by a real entry");
+}
+
+#[test]
+fn a_cache_others_can_use_is_not_used() {
+    use std::os::unix::fs::PermissionsExt;
+    let host = host();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("compiled");
+    let builtin = &PluginSource::builtins()[0];
+    let alca_core::plugin::ComponentSource::Static(bytes) = builtin.component else { panic!() };
+    let sha = cache::sha256_hex(bytes);
+    let load = || cache::load(host.engine(), bytes, &sha, Some(&dir)).map(|(_, o)| o).unwrap();
+    assert_eq!(load(), CacheOutcome::Compiled);
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    assert_eq!(load(), CacheOutcome::Uncached, "a world-writable cache is never trusted");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let entry = cache::entry_path(&dir, &sha, host.engine());
+    std::fs::set_permissions(&entry, std::fs::Permissions::from_mode(0o666)).unwrap();
+    assert_eq!(load(), CacheOutcome::Recompiled, "an entry others can write is not used");
+    assert_eq!(load(), CacheOutcome::Hit);
 }
 
 #[tokio::test]

@@ -4,13 +4,16 @@
 //!
 //! * the program is resolved to an absolute path by alca, on alca's PATH;
 //! * no shell is involved, ever;
-//! * the child gets a minimal environment: PATH, HOME, the locale, and the
-//!   grant's keys that are set in alca's environment, plus granted keys the
-//!   plugin set itself;
+//! * the child gets a minimal environment: PATH, HOME, the locale, the
+//!   grant's `env` keys that are set in alca's environment (which the plugin
+//!   cannot change), and the `set-env` keys the plugin set itself;
 //! * it runs in its own process group, from `/`, with stdin closed unless the
-//!   plugin supplied bytes; on timeout the whole group is killed and the
-//!   partial output returned;
-//! * captured output is capped per stream.
+//!   plugin supplied bytes; when the program exits, times out or the call is
+//!   abandoned (Ctrl-C, a deadline), the whole group is killed, so nothing it
+//!   started in the background outlives it; if alca itself dies, the kernel
+//!   kills the program (parent-death signal);
+//! * captured output is capped per stream;
+//! * texts returned to the plugin name programs, never paths of this machine.
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -23,8 +26,9 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
+use super::bind::CallContext;
 use super::grant::{self, Denial, Use};
-use super::manifest::Manifest;
+use super::manifest::{Manifest, Role};
 
 /// Environment variables every child gets (when alca has them).
 const BASE_ENV: &[&str] = &["PATH", "HOME", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "LC_MESSAGES"];
@@ -32,6 +36,10 @@ const BASE_ENV: &[&str] = &["PATH", "HOME", "LANG", "LANGUAGE", "LC_ALL", "LC_CT
 const TERMINAL_ENV: &[&str] = &["TERM", "COLORTERM"];
 /// How long to wait for a killed process group to go away.
 const KILL_GRACE: Duration = Duration::from_secs(5);
+/// After the program exits (and its group is killed), how long its output
+/// pipes may stay open (held by a process that left the group) before alca
+/// stops reading them.
+const DRAIN_GRACE: Duration = Duration::from_secs(2);
 
 /// Where a child's stdout or stderr goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,12 +125,24 @@ pub struct Broker {
     /// alca's own environment, read once.
     host_env: HashMap<String, OsString>,
     resolved: Mutex<HashMap<String, Option<PathBuf>>>,
+    /// The user's own ceiling on spawn timeouts (alca's config file).
+    timeout_cap: Option<Duration>,
 }
 
 impl Broker {
     pub fn new(manifest: Arc<Manifest>) -> Broker {
-        let host_env = std::env::vars_os().filter_map(|(k, v)| k.into_string().ok().map(|k| (k, v))).collect();
-        Broker { manifest, host_env, resolved: Mutex::new(HashMap::new()) }
+        Broker::with_env(manifest, process_env())
+    }
+
+    /// A broker that sees `env` as alca's environment (tests, embedding).
+    pub fn with_env(manifest: Arc<Manifest>, env: HashMap<String, OsString>) -> Broker {
+        Broker { manifest, host_env: env, resolved: Mutex::new(HashMap::new()), timeout_cap: None }
+    }
+
+    /// Caps every spawn's timeout at `cap` (the user's setting).
+    pub fn cap_timeouts(mut self, cap: Option<Duration>) -> Broker {
+        self.timeout_cap = cap;
+        self
     }
 
     pub fn manifest(&self) -> &Manifest {
@@ -145,12 +165,14 @@ impl Broker {
     /// The value of a variable the grant lets the plugin read.
     pub fn host_env(&self, name: &str) -> Option<String> {
         if !self.manifest.host_env.contains(name) {
-            tracing::warn!(plugin = %self.manifest.id, "refused to tell the plugin the environment variable {name}: it is not in `[host] env` of its manifest");
             return None;
         }
         self.host_env.get(name).and_then(|v| v.to_str()).map(str::to_string)
     }
 
+    /// The child's environment: the base set and the grant's pass-through
+    /// keys from alca's environment, then what the plugin set (already
+    /// checked against `set-env`).
     fn child_env(
         &self,
         granted: &std::collections::BTreeSet<String>,
@@ -178,25 +200,33 @@ impl Broker {
         self.locate(program).ok_or_else(|| SpawnError::ProgramNotFound(program.to_string()))
     }
 
-    /// Checks and runs a captured invocation. `budget` is what is left of the
-    /// calling export's wall-clock budget; the spawn never outlives it.
-    pub async fn run(&self, req: SpawnRequest, budget: Duration) -> Result<SpawnOutput, SpawnError> {
+    /// Checks and runs a captured invocation in the call `ctx`. `budget` is
+    /// what is left of the calling export's wall-clock budget; the spawn
+    /// never outlives it. Returns the output and the role of the rule that
+    /// allowed it (whose output may name containers of the call).
+    pub async fn run(
+        &self,
+        req: SpawnRequest,
+        budget: Duration,
+        ctx: &CallContext,
+    ) -> Result<(SpawnOutput, Role), SpawnError> {
         let keys: Vec<&str> = req.env.iter().map(|(k, _)| k.as_str()).collect();
-        let allowed = grant::check(&self.manifest, &req.program, &req.args, &keys, Use::Spawn).map_err(|d| {
-            tracing::warn!("{d}");
-            SpawnError::Denied(d)
-        })?;
+        let allowed = grant::check(&self.manifest, &req.program, &req.args, &keys, Use::Spawn, ctx)
+            .map_err(SpawnError::Denied)?;
         let path = self.resolve(&req.program)?;
-        let max = Duration::from_secs(allowed.max_timeout_secs().into());
+        let mut max = Duration::from_secs(allowed.max_timeout_secs().into());
+        if let Some(cap) = self.timeout_cap {
+            max = max.min(cap);
+        }
         let limit = req.timeout.unwrap_or(max).min(max).min(budget);
         let cap = allowed.program.max_output_bytes;
         let env = self.child_env(&allowed.program.env, &req.env, false);
         let shown = grant::render_command(&req.program, &req.args);
         tracing::debug!(plugin = %self.manifest.id, "run: {shown} (timeout {:.0?})", limit);
 
-        let result = spawn_captured(&path, &req, env, limit, cap).await;
+        let result = spawn_captured(&path, &req, env, limit, cap).await.map(|out| (out, allowed.rule.role));
         match &result {
-            Ok(out) => tracing::debug!(
+            Ok((out, _)) => tracing::debug!(
                 plugin = %self.manifest.id,
                 "exit {:?} after {:.0?}: {shown}{}",
                 out.exit_code,
@@ -208,16 +238,18 @@ impl Broker {
         result
     }
 
-    /// Checks an `exec-plan` and prepares it to run on the user's terminal.
+    /// Checks an `exec-plan` (of the call `ctx`) and prepares it to run on
+    /// the user's terminal.
     pub fn plan(
         &self,
         program: &str,
         args: &[String],
         env: &[(String, String)],
+        ctx: &CallContext,
     ) -> Result<AttachedCommand, SpawnError> {
         let keys: Vec<&str> = env.iter().map(|(k, _)| k.as_str()).collect();
         let allowed =
-            grant::check(&self.manifest, program, args, &keys, Use::Interactive).map_err(SpawnError::Denied)?;
+            grant::check(&self.manifest, program, args, &keys, Use::Interactive, ctx).map_err(SpawnError::Denied)?;
         let path = self.resolve(program)?;
         Ok(AttachedCommand {
             path,
@@ -228,7 +260,12 @@ impl Broker {
     }
 }
 
-/// Kills a process group when dropped, unless disarmed.
+/// alca's environment, as UTF-8 keys.
+fn process_env() -> HashMap<String, OsString> {
+    std::env::vars_os().filter_map(|(k, v)| k.into_string().ok().map(|k| (k, v))).collect()
+}
+
+/// Kills a process group when dropped (or asked to).
 struct GroupGuard(Option<rustix::process::Pid>);
 
 impl GroupGuard {
@@ -236,10 +273,6 @@ impl GroupGuard {
         if let Some(pid) = self.0.take() {
             let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
         }
-    }
-
-    fn disarm(&mut self) {
-        self.0 = None;
     }
 }
 
@@ -282,6 +315,24 @@ fn stdio_for(mode: OutputMode) -> std::io::Result<Stdio> {
     })
 }
 
+/// In the child, before exec: die with alca. If alca is killed (even with
+/// SIGKILL, when no destructor runs), the kernel sends the program SIGKILL.
+fn die_with_parent(cmd: &mut tokio::process::Command) {
+    let parent = rustix::process::getpid();
+    // SAFETY: the closure runs in the forked child before exec and only makes
+    // async-signal-safe system calls (prctl, getppid, exit).
+    unsafe {
+        cmd.pre_exec(move || {
+            rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))?;
+            // alca died between fork and prctl: the signal will never come.
+            if rustix::process::getppid() != Some(parent) {
+                std::process::exit(1);
+            }
+            Ok(())
+        });
+    }
+}
+
 async fn spawn_captured(
     path: &Path,
     req: &SpawnRequest,
@@ -289,7 +340,7 @@ async fn spawn_captured(
     limit: Duration,
     cap: usize,
 ) -> Result<SpawnOutput, SpawnError> {
-    let io = |e: std::io::Error| SpawnError::Io(format!("cannot run {}: {e}", path.display()));
+    let io = |e: std::io::Error| SpawnError::Io(format!("cannot run `{}`: {e}", req.program));
     let mut cmd = tokio::process::Command::new(path);
     cmd.arg0(&req.program)
         .args(&req.args)
@@ -301,6 +352,7 @@ async fn spawn_captured(
         .stdin(if req.stdin.is_some() { Stdio::piped() } else { Stdio::null() })
         .stdout(stdio_for(req.stdout).map_err(io)?)
         .stderr(stdio_for(req.stderr).map_err(io)?);
+    die_with_parent(&mut cmd);
     let started = Instant::now();
     let mut child = cmd.spawn().map_err(io)?;
     // Kills the child's whole process group if this future is dropped
@@ -322,14 +374,19 @@ async fn spawn_captured(
         }));
     }
 
-    let finished = tokio::time::timeout(limit, async {
-        let status = child.wait().await;
+    let finished = tokio::time::timeout(limit, child.wait()).await;
+    // The program is done (or out of time): whatever it left running in its
+    // group goes with it, so nothing outlives the call.
+    group.kill();
+    let _ = tokio::time::timeout(DRAIN_GRACE, async {
         for t in tasks.iter_mut() {
             let _ = t.await;
         }
-        status
     })
     .await;
+    for t in &tasks {
+        t.abort();
+    }
 
     let collect = |exit_code: Option<i32>| {
         let take = |c: &Arc<Mutex<Capped>>| {
@@ -343,16 +400,11 @@ async fn spawn_captured(
 
     match finished {
         Ok(status) => {
-            group.disarm();
             let status = status.map_err(io)?;
             Ok(collect(status.code()))
         }
         Err(_elapsed) => {
-            group.kill();
             let _ = tokio::time::timeout(KILL_GRACE, child.wait()).await;
-            for t in &tasks {
-                t.abort();
-            }
             Err(SpawnError::TimedOut(collect(None)))
         }
     }
@@ -366,7 +418,10 @@ mod tests {
         let text = format!(
             "id = \"t\"\nname = \"T\"\nversion = \"1\"\nruntime = \"t\"\n[host]\nenv = [\"ALCA_TEST_READABLE\"]\n{programs}"
         );
-        Broker::new(Arc::new(Manifest::parse(&text, "test").unwrap()))
+        let mut env = process_env();
+        env.insert("PASSED_KEY".into(), "from-the-user".into());
+        env.insert("NOT_GRANTED".into(), "secret".into());
+        Broker::with_env(Arc::new(Manifest::parse(&text, "test").unwrap()), env)
     }
 
     fn req(program: &str, args: &[&str]) -> SpawnRequest {
@@ -381,24 +436,30 @@ mod tests {
         }
     }
 
-    const SH: &str = "[[programs]]\nname = \"sh\"\nenv = [\"GRANTED_KEY\"]\nmax-timeout-secs = 30\nmax-output-mib = 1\nallow = [{ args = [\"-c\", \"**\"] }]\n";
+    const SH: &str = "[[programs]]\nname = \"sh\"\nset-env = [\"GRANTED_KEY\"]\nenv = [\"PASSED_KEY\"]\nmax-timeout-secs = 30\nmax-output-mib = 1\nallow = [{ args = [\"-c\", \"**\"] }]\n";
     const BIG: Duration = Duration::from_secs(60);
+
+    fn ctx() -> CallContext {
+        CallContext::default()
+    }
 
     #[tokio::test]
     async fn runs_with_a_minimal_environment() {
         let b = broker(SH);
         let mut r = req("sh", &["-c", "env | sort; pwd"]);
         r.env.push(("GRANTED_KEY".into(), "yes".into()));
-        let out = b.run(r, BIG).await.unwrap();
+        let out = b.run(r, BIG, &ctx()).await.map(|(o, _)| o).unwrap();
         let text = String::from_utf8(out.stdout).unwrap();
         assert!(text.contains("GRANTED_KEY=yes"), "{text}");
+        assert!(text.contains("PASSED_KEY=from-the-user"), "{text}");
+        assert!(!text.contains("NOT_GRANTED"), "{text}");
         assert!(text.contains("PATH="), "{text}");
         assert!(text.lines().last() == Some("/"), "{text}");
         // Nothing of alca's environment beyond the base set and the grant.
         for line in text.lines().filter(|l| l.contains('=')) {
             let key = line.split('=').next().unwrap();
             assert!(
-                BASE_ENV.contains(&key) || ["GRANTED_KEY", "PWD", "SHLVL", "_", "OLDPWD"].contains(&key),
+                BASE_ENV.contains(&key) || ["GRANTED_KEY", "PASSED_KEY", "PWD", "SHLVL", "_", "OLDPWD"].contains(&key),
                 "unexpected variable {key} in the child's environment"
             );
         }
@@ -407,9 +468,46 @@ mod tests {
     #[tokio::test]
     async fn env_keys_outside_the_grant_are_denied() {
         let b = broker(SH);
-        let mut r = req("sh", &["-c", "true"]);
-        r.env.push(("LD_PRELOAD".into(), "/tmp/x.so".into()));
-        assert!(matches!(b.run(r, BIG).await, Err(SpawnError::Denied(_))));
+        for key in ["LD_PRELOAD", "PASSED_KEY", "PATH"] {
+            let mut r = req("sh", &["-c", "true"]);
+            r.env.push((key.into(), "/tmp/x".into()));
+            assert!(matches!(b.run(r, BIG, &ctx()).await, Err(SpawnError::Denied(_))), "{key}");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_group_is_killed_when_the_program_exits() {
+        let b = broker(SH);
+        let marker = format!("{}.{}", std::process::id(), 4343);
+        // The program exits at once, leaving a child behind in its group,
+        // holding its stdout open.
+        let r = req("sh", &["-c", &format!("sleep {marker} & echo left")]);
+        let started = Instant::now();
+        let out = b.run(r, BIG, &ctx()).await.map(|(o, _)| o).unwrap();
+        assert_eq!(out.stdout, b"left\n");
+        assert!(started.elapsed() < Duration::from_secs(10), "did not wait for the background child");
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(processes_with(&marker).is_empty(), "left behind: {:?}", processes_with(&marker));
+    }
+
+    #[tokio::test]
+    async fn texts_for_the_plugin_name_no_paths() {
+        let b = broker(SH);
+        let err = b.run(req("sh", &["-x"]), BIG, &ctx()).await.unwrap_err();
+        let SpawnError::Denied(d) = err else { panic!("{err:?}") };
+        assert!(
+            !d.for_plugin().contains("alca-plugin.toml") && !d.for_plugin().contains("/bin/"),
+            "{}",
+            d.for_plugin()
+        );
+    }
+
+    #[tokio::test]
+    async fn the_user_caps_timeouts() {
+        let b = broker(SH).cap_timeouts(Some(Duration::from_millis(300)));
+        let started = Instant::now();
+        assert!(matches!(b.run(req("sh", &["-c", "sleep 5"]), BIG, &ctx()).await, Err(SpawnError::TimedOut(_))));
+        assert!(started.elapsed() < Duration::from_secs(4));
     }
 
     #[tokio::test]
@@ -417,19 +515,19 @@ mod tests {
         let b = broker(SH);
         let mut r = req("sh", &["-c", "cat; echo oops >&2; exit 3"]);
         r.stdin = Some(b"piped".to_vec());
-        let out = b.run(r, BIG).await.unwrap();
+        let out = b.run(r, BIG, &ctx()).await.map(|(o, _)| o).unwrap();
         assert_eq!(out.exit_code, Some(3));
         assert_eq!(out.stdout, b"piped");
         assert_eq!(out.stderr, b"oops\n");
         // No stdin given: the child reads EOF at once instead of hanging.
-        let out = b.run(req("sh", &["-c", "cat; echo done"]), BIG).await.unwrap();
+        let out = b.run(req("sh", &["-c", "cat; echo done"]), BIG, &ctx()).await.map(|(o, _)| o).unwrap();
         assert_eq!(out.stdout, b"done\n");
     }
 
     #[tokio::test]
     async fn output_is_capped() {
         let b = broker(SH);
-        let out = b.run(req("sh", &["-c", "head -c 3000000 /dev/zero"]), BIG).await.unwrap();
+        let out = b.run(req("sh", &["-c", "head -c 3000000 /dev/zero"]), BIG, &ctx()).await.map(|(o, _)| o).unwrap();
         assert_eq!(out.stdout.len(), 1024 * 1024);
         assert!(out.truncated);
         assert_eq!(out.exit_code, Some(0));
@@ -442,7 +540,7 @@ mod tests {
         let mut r = req("sh", &["-c", &format!("echo started; sleep {marker} & sleep {marker}; echo never")]);
         r.timeout = Some(Duration::from_millis(300));
         let started = Instant::now();
-        match b.run(r, BIG).await {
+        match b.run(r, BIG, &ctx()).await.map(|(o, _)| o) {
             Err(SpawnError::TimedOut(out)) => assert_eq!(out.stdout, b"started\n"),
             other => panic!("expected a timeout, got {other:?}"),
         }
@@ -454,13 +552,16 @@ mod tests {
     async fn the_call_budget_bounds_the_timeout() {
         let b = broker(SH);
         let r = req("sh", &["-c", "sleep 5"]);
-        assert!(matches!(b.run(r, Duration::from_millis(200)).await, Err(SpawnError::TimedOut(_))));
+        assert!(matches!(b.run(r, Duration::from_millis(200), &ctx()).await, Err(SpawnError::TimedOut(_))));
     }
 
     #[tokio::test]
     async fn missing_programs_and_host_env() {
         let b = broker("[[programs]]\nname = \"alca-no-such-program\"\nallow = [{ args = [\"**\"] }]\n");
-        assert!(matches!(b.run(req("alca-no-such-program", &[]), BIG).await, Err(SpawnError::ProgramNotFound(_))));
+        assert!(matches!(
+            b.run(req("alca-no-such-program", &[]), BIG, &ctx()).await,
+            Err(SpawnError::ProgramNotFound(_))
+        ));
         assert!(b.locate("sh").is_none(), "not granted, so not located");
         assert_eq!(b.host_env("HOME"), None, "not granted");
     }
@@ -470,10 +571,10 @@ mod tests {
         let b = broker(
             "[[programs]]\nname = \"sh\"\nallow = [{ args = [\"-c\", \"**\"] }, { args = [\"-i\"], interactive = true }]\n",
         );
-        assert!(matches!(b.plan("sh", &["-c".into(), "x".into()], &[]), Err(SpawnError::Denied(_))));
-        let cmd = b.plan("sh", &["-i".into()], &[]).unwrap();
+        assert!(matches!(b.plan("sh", &["-c".into(), "x".into()], &[], &ctx()), Err(SpawnError::Denied(_))));
+        let cmd = b.plan("sh", &["-i".into()], &[], &ctx()).unwrap();
         assert!(cmd.path.is_absolute());
-        assert!(matches!(b.plan("bash", &[], &[]), Err(SpawnError::Denied(_))));
+        assert!(matches!(b.plan("bash", &[], &[], &ctx()), Err(SpawnError::Denied(_))));
     }
 
     /// Live processes whose command line contains `needle`.

@@ -3,22 +3,34 @@
 //!
 //! Rules, in order (the first failure is the answer):
 //! 1. the program is a plain name listed under `[[programs]]`;
-//! 2. every environment key the request sets is in that program's `env`;
-//! 3. no argument before a literal `--` matches the program's `deny` list,
-//!    whether written `--flag`, `--flag=value` or `--flag value`;
-//! 4. some `allow` rule matches: its positional prefix (`*` is one argument,
-//!    a final `**` any rest), then, if the rule lists `options`, only those
-//!    options followed by an optional `--` and free operands;
-//! 5. an `exec-plan` (run on the user's terminal) needs a rule with
+//! 2. every environment key the plugin sets is in that program's `set-env`
+//!    (keys in `env` come from the user's environment, never the plugin);
+//! 3. some `allow` rule matches. A rule's positional prefix (`*` is one
+//!    argument) is followed either by `**` (anything, unparsed) or by
+//!    arguments that are parsed **once**, the way the engine's CLI parses
+//!    them, with the rule's option table ([`super::argparse`]). That one
+//!    parse says which arguments are options (with their values) and which
+//!    are operands, and every check below uses it:
+//!    * no option matches the program's `deny` list (defence in depth);
+//!    * every option's value matches its pattern, and a value bound to the
+//!      request (`{mount}`, `{container}`...) is one alca asked for in the
+//!      call in progress ([`super::bind`]);
+//!    * the operands match the rule's `operands`;
+//!    * a `creates` rule expresses every field of the spec whose omission
+//!      would weaken the container; a `lists` rule filters by every label
+//!      selector alca asked for;
+//! 4. an `exec-plan` (run on the user's terminal) needs a rule with
 //!    `interactive = true`.
 //!
-//! Arguments after `--` are operands (a container id, an image, the user's
-//! command line) and are never matched against `deny`: the runtime CLIs stop
-//! option parsing at `--`, so nothing there can act as an option.
+//! A rule ending in `**` cannot be parsed like the engine, so its `deny`
+//! entries are matched against every argument, wherever it stands.
 
 use std::fmt;
 
-use super::manifest::{AllowRule, DenyArg, Manifest, ProgramGrant};
+use super::argparse::{self, Name, Occurrence, parse_bool};
+use super::bind::{self, CallContext, Kind, Placeholder};
+use super::manifest::{AllowRule, DenyArg, Manifest, ProgramGrant, Role};
+use super::text;
 
 /// One element of a rule's positional prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,47 +52,167 @@ impl Pattern {
     }
 }
 
-/// A value pattern: exact text, `prefix*`, or `*`.
+/// One component of a path pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ValueGlob {
-    Exact(String),
-    Prefix(String),
+pub enum PathSegment {
+    Literal(String),
+    /// `*`: exactly one component.
+    One,
+    /// `**`: any number of components (last only).
+    Any,
 }
 
-impl ValueGlob {
-    pub fn parse(s: &str) -> Result<ValueGlob, String> {
+/// What an option's value (or a denied value) may be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ValuePattern {
+    /// `*`
+    Any,
+    Exact(String),
+    /// `abc*`
+    Prefix(String),
+    /// `/data/*`, `/data/**`: an absolute path, matched component by
+    /// component (never as a string prefix).
+    Path(Vec<PathSegment>),
+    /// `{mount}`: a value alca asked for in the call in progress.
+    Bound(Placeholder),
+}
+
+impl ValuePattern {
+    pub fn parse(s: &str) -> Result<ValuePattern, String> {
+        if let Some(p) = Placeholder::parse(s) {
+            return p.map(ValuePattern::Bound);
+        }
+        if s == "*" {
+            return Ok(ValuePattern::Any);
+        }
+        if let Some(path) = s.strip_prefix('/') {
+            let mut segments = Vec::new();
+            let parts: Vec<&str> = if path.is_empty() { Vec::new() } else { path.split('/').collect() };
+            for (i, part) in parts.iter().enumerate() {
+                segments.push(match *part {
+                    "**" if i + 1 == parts.len() => PathSegment::Any,
+                    "**" => return Err("`**` may only end a path pattern".into()),
+                    "*" => PathSegment::One,
+                    "" | "." | ".." => return Err(format!("path pattern {s:?} is not in normal form")),
+                    p if p.contains('*') => return Err("`*` in a path pattern stands for a whole component".into()),
+                    p => PathSegment::Literal(p.to_string()),
+                });
+            }
+            return Ok(ValuePattern::Path(segments));
+        }
         match s.find('*') {
-            None => Ok(ValueGlob::Exact(s.to_string())),
-            Some(i) if i + 1 == s.len() => Ok(ValueGlob::Prefix(s[..i].to_string())),
+            None => Ok(ValuePattern::Exact(s.to_string())),
+            Some(i) if i + 1 == s.len() => Ok(ValuePattern::Prefix(s[..i].to_string())),
             Some(_) => Err("`*` may only end a value pattern".into()),
         }
     }
 
+    /// Does `value` match this (unbound) pattern? A path pattern needs a
+    /// path in normal form: `/data/../etc` never matches `/data/**`.
     pub fn matches(&self, value: &str) -> bool {
         match self {
-            ValueGlob::Exact(v) => v == value,
-            ValueGlob::Prefix(p) => value.starts_with(p.as_str()),
+            ValuePattern::Any => true,
+            ValuePattern::Exact(v) => v == value,
+            ValuePattern::Prefix(p) => value.starts_with(p.as_str()),
+            ValuePattern::Path(segments) => bind::is_normal_path(value) && path_matches(segments, value),
+            ValuePattern::Bound(_) => false,
         }
     }
 }
 
-/// An option a rule allows: `--flag` (no value) or `--flag=<glob>` (a value,
-/// given as `--flag=v` or `--flag v`).
+fn path_matches(segments: &[PathSegment], path: &str) -> bool {
+    let components: Vec<&str> = path.split('/').filter(|c| !c.is_empty()).collect();
+    let mut i = 0;
+    for seg in segments {
+        match seg {
+            PathSegment::Any => return true,
+            PathSegment::One if i < components.len() => i += 1,
+            PathSegment::Literal(l) if components.get(i) == Some(&l.as_str()) => i += 1,
+            _ => return false,
+        }
+    }
+    i == components.len()
+}
+
+/// Lexically normalised path (`.` and `..` resolved), for deny checks.
+fn lexical(path: &str) -> Option<String> {
+    let rest = path.strip_prefix('/')?;
+    let mut out: Vec<&str> = Vec::new();
+    for c in rest.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                out.pop();
+            }
+            c => out.push(c),
+        }
+    }
+    Some(format!("/{}", out.join("/")))
+}
+
+/// An option a rule allows, from `"-v|--volume={mount}"`:
+/// * `--flag` (boolean, always allowed);
+/// * `--flag={tty}` (boolean, allowed when the request's field is true);
+/// * `--flag=<pattern>` (takes a value: `*`, `text`, `prefix*`, `/path/*`,
+///   or a placeholder such as `{mount}`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OptionSpec {
-    pub name: String,
-    pub value: Option<ValueGlob>,
+    pub names: Vec<Name>,
+    pub takes_value: bool,
+    pub pattern: Option<ValuePattern>,
+    pub source: String,
 }
 
 impl OptionSpec {
     pub fn parse(s: &str) -> Result<OptionSpec, String> {
-        if !s.starts_with('-') || s.len() < 2 {
-            return Err("an option must start with `-`".into());
+        let (names, pattern) = match s.split_once('=') {
+            Some((names, pattern)) => (names, Some(ValuePattern::parse(pattern)?)),
+            None => (s, None),
+        };
+        let names = names.split('|').map(Name::parse).collect::<Result<Vec<_>, _>>()?;
+        let takes_value = match &pattern {
+            None => false,
+            Some(ValuePattern::Bound(p)) => match p.kind() {
+                Kind::Value => true,
+                Kind::Bool => false,
+                Kind::Rest => return Err(format!("`{p}` stands for the remaining operands, not a value")),
+            },
+            Some(_) => true,
+        };
+        Ok(OptionSpec { names, takes_value, pattern, source: s.to_string() })
+    }
+
+    /// `--volume` (the first long name), for messages.
+    pub fn display_name(&self) -> String {
+        self.names.iter().find(|n| matches!(n, Name::Long(_))).unwrap_or(&self.names[0]).to_string()
+    }
+}
+
+/// What an operand must be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OperandPattern {
+    /// One operand: `*`, a literal, `prefix*`, `/path/**`, or a placeholder
+    /// such as `{container}`.
+    One(ValuePattern),
+    /// `**`: any remaining operands.
+    Rest,
+    /// `{argv...}`: the remaining operands, bound.
+    BoundRest(Placeholder),
+}
+
+impl OperandPattern {
+    pub fn parse(s: &str) -> Result<OperandPattern, String> {
+        if s == "**" {
+            return Ok(OperandPattern::Rest);
         }
-        Ok(match s.split_once('=') {
-            Some((name, glob)) => OptionSpec { name: name.to_string(), value: Some(ValueGlob::parse(glob)?) },
-            None => OptionSpec { name: s.to_string(), value: None },
-        })
+        match ValuePattern::parse(s)? {
+            ValuePattern::Bound(p) => match p.kind() {
+                Kind::Value => Ok(OperandPattern::One(ValuePattern::Bound(p))),
+                Kind::Rest => Ok(OperandPattern::BoundRest(p)),
+                Kind::Bool => Err(format!("`{p}` is a boolean and cannot be an operand")),
+            },
+            other => Ok(OperandPattern::One(other)),
+        }
     }
 }
 
@@ -107,13 +239,31 @@ impl Allowed<'_> {
     }
 }
 
-/// A refusal: what was refused, why, and which grant would allow it.
+/// A refusal: what was refused, why, and what to do. Every text in it is
+/// bounded and free of control characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Denial {
     pub plugin: String,
     pub command: String,
     pub reason: String,
+    /// For the user: may name files on this machine.
     pub grant_hint: String,
+}
+
+impl Denial {
+    fn new(plugin: &str, program: &str, args: &[String], reason: String, grant_hint: String) -> Denial {
+        Denial {
+            plugin: text::line(plugin),
+            command: render_command(program, args),
+            reason: text::line(&reason),
+            grant_hint: text::block(&grant_hint),
+        }
+    }
+
+    /// What the plugin is told: no paths of this machine, no hint.
+    pub fn for_plugin(&self) -> String {
+        format!("alca refused `{}`: {}", self.command, self.reason)
+    }
 }
 
 impl fmt::Display for Denial {
@@ -122,20 +272,19 @@ impl fmt::Display for Denial {
     }
 }
 
-/// Checks one request against `manifest`.
+const NOT_IN_REQUEST: &str = "alca never runs a command with a value it did not ask for; this is a bug in the plugin or an attempt to escape its sandbox.";
+
+/// Checks one request against `manifest`, in the call described by `ctx`.
+/// `env_keys` are the variables the plugin sets itself.
 pub fn check<'m>(
     manifest: &'m Manifest,
     program: &str,
     args: &[String],
     env_keys: &[&str],
     usage: Use,
+    ctx: &CallContext,
 ) -> Result<Allowed<'m>, Denial> {
-    let deny = |reason: String, grant_hint: String| Denial {
-        plugin: manifest.id.clone(),
-        command: render_command(program, args),
-        reason,
-        grant_hint,
-    };
+    let deny = |reason: String, hint: String| Denial::new(&manifest.id, program, args, reason, hint);
     if program.is_empty() || program.contains(['/', '\\', '\0']) {
         return Err(deny(
             format!("{program:?} is not a logical program name"),
@@ -156,130 +305,274 @@ pub fn check<'m>(
         ));
     };
     for key in env_keys {
-        if !grant.env.contains(*key) {
+        if !grant.set_env.contains(*key) {
+            let why = if grant.env.contains(*key) {
+                format!("environment variable {key} comes from the user's environment; the plugin may not set it")
+            } else {
+                format!("environment variable {key} is not granted for {program:?}")
+            };
             return Err(deny(
-                format!("environment variable {key} is not granted for {program:?}"),
-                format!("To allow it, add {key:?} to `env` of program {program:?} in {}.", manifest.origin),
+                why,
+                format!("A plugin may set only the keys in `set-env` of program {program:?} in {}.", manifest.origin),
             ));
         }
     }
-    if let Some((arg, rule)) = find_denied(&grant.deny, args) {
-        return Err(deny(
-            format!("argument `{arg}` is denied by `deny = [{:?}]` of program {program:?}", rule.source),
-            format!("alca never runs it while {} denies it.", manifest.origin),
-        ));
-    }
 
-    let mut near_miss: Option<String> = None;
+    let mut near_miss: Option<(String, Hint)> = None;
     for rule in &grant.allow {
-        match match_rule(rule, args) {
+        match match_rule(rule, &grant.deny, args, ctx) {
             Ok(()) if usage == Use::Interactive && !rule.interactive => {
                 near_miss.get_or_insert_with(|| {
-                    format!(
-                        "it matches {} but that rule is not `interactive = true`, so it may not run on the terminal",
-                        rule.source
+                    (
+                        format!(
+                            "it matches {} but that rule is not `interactive = true`, so it may not run on the terminal",
+                            rule.source
+                        ),
+                        Hint::Suggest,
                     )
                 });
             }
             Ok(()) => return Ok(Allowed { program: grant, rule }),
-            Err(RuleMiss::Prefix) => {}
-            Err(RuleMiss::Options(why)) => {
-                near_miss.get_or_insert_with(|| format!("{why} (rule {})", rule.source));
+            Err(Miss::Prefix) => {}
+            Err(Miss::Denied(arg, entry)) => {
+                return Err(deny(
+                    format!("argument `{arg}` is denied by `deny = [{:?}]` of program {program:?}", entry.source),
+                    format!("alca never runs it while {} denies it.", manifest.origin),
+                ));
+            }
+            Err(Miss::Args(why)) => {
+                near_miss.get_or_insert_with(|| (format!("{why} (rule {})", rule.source), Hint::Describe));
+            }
+            Err(Miss::Request(why)) => {
+                near_miss.get_or_insert_with(|| (format!("{why} (rule {})", rule.source), Hint::NotInRequest));
             }
         }
     }
-    let reason = near_miss.unwrap_or_else(|| format!("no `allow` rule of program {program:?} matches these arguments"));
-    Err(deny(
-        reason,
-        format!(
+    let (reason, hint) = near_miss
+        .unwrap_or_else(|| (format!("no `allow` rule of program {program:?} matches these arguments"), Hint::Suggest));
+    let hint = match hint {
+        Hint::NotInRequest => NOT_IN_REQUEST.to_string(),
+        Hint::Describe => format!(
+            "alca runs nothing its grant does not describe. If the plugin really needs this, its author can describe it in that rule of program {program:?} in {}.",
+            manifest.origin
+        ),
+        Hint::Suggest => format!(
             "A rule that would allow it, under program {program:?} in {}: {}",
             manifest.origin,
             suggest_rule(args, usage)
         ),
-    ))
+    };
+    Err(deny(reason, hint))
 }
 
-enum RuleMiss {
+/// What a refusal suggests.
+enum Hint {
+    /// A rule to add (the command matches no rule at all).
+    Suggest,
+    /// The command has the wrong shape for the rule it resembles.
+    Describe,
+    /// A value is not what alca asked for: nothing to add.
+    NotInRequest,
+}
+
+enum Miss<'m> {
+    /// The positional prefix does not match.
     Prefix,
-    Options(String),
+    /// The arguments do not fit the rule's shape.
+    Args(String),
+    /// A value is not what alca asked for.
+    Request(String),
+    /// An argument is on the deny list.
+    Denied(String, &'m DenyArg),
 }
 
-fn match_rule(rule: &AllowRule, args: &[String]) -> Result<(), RuleMiss> {
+fn match_rule<'m>(rule: &AllowRule, deny: &'m [DenyArg], args: &[String], ctx: &CallContext) -> Result<(), Miss<'m>> {
     let mut i = 0;
     for pattern in &rule.args {
         match pattern {
-            Pattern::Rest => return Ok(()),
+            Pattern::Rest => break,
             Pattern::Any if i < args.len() => i += 1,
             Pattern::Literal(lit) if args.get(i) == Some(lit) => i += 1,
-            _ => return Err(RuleMiss::Prefix),
+            _ => return Err(Miss::Prefix),
         }
     }
     let rest = &args[i..];
-    match &rule.options {
-        None if rest.is_empty() => Ok(()),
-        None => Err(RuleMiss::Prefix),
-        Some(specs) => check_options(specs, rest).map_err(RuleMiss::Options),
+    if rule.free {
+        return match find_denied_unparsed(deny, args) {
+            Some((arg, d)) => Err(Miss::Denied(arg, d)),
+            None => Ok(()),
+        };
+    }
+
+    let parsed = argparse::parse(rest, &rule.flags, rule.interspersed).map_err(|e| Miss::Args(e.to_string()))?;
+    for occ in &parsed.options {
+        if let Some(d) = deny.iter().find(|d| denies(d, rule, occ)) {
+            return Err(Miss::Denied(shown(occ), d));
+        }
+    }
+
+    let mut given: Vec<(Placeholder, String)> = Vec::new();
+    for occ in &parsed.options {
+        let spec = &rule.options[occ.flag];
+        let bad = |why: String| format!("`{}`: {why}", shown(occ));
+        match (&spec.pattern, &occ.value) {
+            (Some(ValuePattern::Bound(p)), value) if !spec.takes_value => {
+                let on = value.as_deref().and_then(parse_bool).unwrap_or(true);
+                bind::check_flag(*p, on, ctx).map_err(|e| Miss::Request(bad(e)))?;
+                if on {
+                    given.push((*p, "true".into()));
+                }
+            }
+            (Some(ValuePattern::Bound(p)), Some(value)) => {
+                bind::check_value(*p, value, ctx).map_err(|e| Miss::Request(bad(e)))?;
+                given.push((*p, value.clone()));
+            }
+            (Some(pattern), Some(value)) if !pattern.matches(value) => {
+                return Err(Miss::Args(bad(format!(
+                    "value `{value}` of option `{}` is not allowed",
+                    spec.display_name()
+                ))));
+            }
+            _ => {}
+        }
+    }
+
+    match_operands(&rule.operands, &parsed.operands, ctx)?;
+    match rule.role {
+        Role::Plain => Ok(()),
+        Role::Creates => bind::check_complete(&given, ctx).map_err(Miss::Request),
+        Role::Lists => bind::check_selectors_complete(&given, ctx).map_err(Miss::Request),
     }
 }
 
-fn check_options(specs: &[OptionSpec], rest: &[String]) -> Result<(), String> {
+fn match_operands(patterns: &[OperandPattern], operands: &[String], ctx: &CallContext) -> Result<(), Miss<'static>> {
     let mut i = 0;
-    while i < rest.len() {
-        let arg = &rest[i];
-        if arg == "--" {
-            return Ok(()); // operands follow
-        }
-        if !arg.starts_with('-') || arg == "-" {
-            return Err(format!("operand `{arg}` must follow a `--`"));
-        }
-        let (name, inline) = match arg.split_once('=') {
-            Some((n, v)) => (n, Some(v)),
-            None => (arg.as_str(), None),
-        };
-        let Some(spec) = specs.iter().find(|s| s.name == name) else {
-            return Err(format!("option `{name}` is not among the rule's `options`"));
-        };
-        match (&spec.value, inline) {
-            (None, Some(_)) => return Err(format!("option `{name}` takes no value")),
-            (None, None) => {}
-            (Some(glob), inline) => {
-                let value = match inline {
-                    Some(v) => v,
-                    None => {
-                        i += 1;
-                        rest.get(i).map(String::as_str).ok_or_else(|| format!("option `{name}` needs a value"))?
-                    }
-                };
-                if !glob.matches(value) {
-                    return Err(format!("value `{value}` of option `{name}` is not allowed"));
-                }
+    for pattern in patterns {
+        match pattern {
+            OperandPattern::Rest => return Ok(()),
+            OperandPattern::BoundRest(p) => {
+                return bind::check_rest(*p, &operands[i.min(operands.len())..], ctx).map_err(Miss::Request);
             }
+            _ => {}
+        }
+        let Some(operand) = operands.get(i) else {
+            return Err(Miss::Args(format!(
+                "an operand is missing (the rule expects {})",
+                describe_operands(patterns)
+            )));
+        };
+        match pattern {
+            OperandPattern::One(ValuePattern::Bound(p)) => {
+                bind::check_value(*p, operand, ctx).map_err(|e| Miss::Request(format!("operand `{operand}`: {e}")))?;
+            }
+            OperandPattern::One(p) if p.matches(operand) => {}
+            OperandPattern::One(_) => {
+                return Err(Miss::Args(format!(
+                    "operand `{operand}` does not match the rule's operands {}",
+                    describe_operands(patterns)
+                )));
+            }
+            OperandPattern::Rest | OperandPattern::BoundRest(_) => unreachable!("handled above"),
         }
         i += 1;
     }
-    Ok(())
+    match operands.get(i) {
+        None => Ok(()),
+        Some(extra) if patterns.is_empty() => Err(Miss::Args(format!("operand `{extra}` is not allowed by the rule"))),
+        Some(extra) => Err(Miss::Args(format!(
+            "operand `{extra}` is one too many (the rule expects {})",
+            describe_operands(patterns)
+        ))),
+    }
 }
 
-/// The first argument (before `--`) that a deny entry matches.
-fn find_denied<'a>(deny: &'a [DenyArg], args: &'a [String]) -> Option<(String, &'a DenyArg)> {
-    let end = args.iter().position(|a| a == "--").unwrap_or(args.len());
-    for (i, arg) in args[..end].iter().enumerate() {
-        for d in deny {
-            let (name, inline) = match arg.split_once('=') {
-                Some((n, v)) => (n, Some(v)),
-                None => (arg.as_str(), None),
-            };
-            if name != d.flag {
-                continue;
+fn describe_operands(patterns: &[OperandPattern]) -> String {
+    let shown: Vec<String> = patterns
+        .iter()
+        .map(|p| match p {
+            OperandPattern::One(ValuePattern::Any) => "\"*\"".into(),
+            OperandPattern::One(ValuePattern::Exact(l)) => format!("{l:?}"),
+            OperandPattern::One(ValuePattern::Prefix(l)) => format!("\"{l}*\""),
+            OperandPattern::One(ValuePattern::Path(segments)) => {
+                let parts: Vec<&str> = segments
+                    .iter()
+                    .map(|s| match s {
+                        PathSegment::Literal(l) => l.as_str(),
+                        PathSegment::One => "*",
+                        PathSegment::Any => "**",
+                    })
+                    .collect();
+                format!("\"/{}\"", parts.join("/"))
             }
-            let hit = match (&d.value, inline) {
-                (None, _) => true,
-                (Some(glob), Some(v)) => glob.matches(v),
-                (Some(glob), None) => args.get(i + 1).is_some_and(|next| glob.matches(next)),
+            OperandPattern::One(ValuePattern::Bound(p)) | OperandPattern::BoundRest(p) => format!("\"{p}\""),
+            OperandPattern::Rest => "\"**\"".into(),
+        })
+        .collect();
+    format!("[{}]", shown.join(", "))
+}
+
+/// `--volume /:/host`, for messages.
+fn shown(occ: &Occurrence) -> String {
+    match &occ.value {
+        Some(v) => format!("{} {v}", occ.spelled),
+        None => occ.spelled.clone(),
+    }
+}
+
+/// Does deny entry `d` match this parsed option?
+fn denies(d: &DenyArg, rule: &AllowRule, occ: &Occurrence) -> bool {
+    let spec = &rule.options[occ.flag];
+    if !spec.names.contains(&d.name) {
+        return false;
+    }
+    let Some(pattern) = &d.value else { return true };
+    if !spec.takes_value {
+        // `--privileged=false` is not denied by a deny entry `--privileged=true`.
+        let given = occ.value.as_deref().and_then(parse_bool).unwrap_or(true);
+        return match pattern {
+            ValuePattern::Exact(v) => parse_bool(v) == Some(given),
+            other => other.matches(if given { "true" } else { "false" }),
+        };
+    }
+    let value = occ.value.as_deref().unwrap_or_default();
+    match &spec.pattern {
+        // Capabilities compare as the engine compares them.
+        Some(ValuePattern::Bound(Placeholder::CapAdd | Placeholder::CapDrop)) => match pattern {
+            ValuePattern::Exact(v) => bind::capability(v) == bind::capability(value),
+            other => other.matches(&bind::capability(value)),
+        },
+        _ => match pattern {
+            ValuePattern::Path(_) => lexical(value).is_some_and(|p| pattern.matches(&p)),
+            other => other.matches(value),
+        },
+    }
+}
+
+/// For a rule ending in `**` (no parse possible): the first argument,
+/// anywhere, that a deny entry matches as `--flag`, `--flag=value` or the
+/// pair `--flag value`; a short entry `-x` also matches inside a cluster.
+fn find_denied_unparsed<'a>(deny: &'a [DenyArg], args: &[String]) -> Option<(String, &'a DenyArg)> {
+    for (i, arg) in args.iter().enumerate() {
+        for d in deny {
+            let hit = match &d.name {
+                Name::Long(name) => {
+                    let flag = format!("--{name}");
+                    let (head, inline) = match arg.split_once('=') {
+                        Some((h, v)) => (h, Some(v)),
+                        None => (arg.as_str(), None),
+                    };
+                    head == flag
+                        && match (&d.value, inline) {
+                            (None, _) => true,
+                            (Some(p), Some(v)) => p.matches(v),
+                            (Some(p), None) => args.get(i + 1).is_some_and(|next| p.matches(next)),
+                        }
+                }
+                Name::Short(c) => arg.starts_with('-') && !arg.starts_with("--") && arg[1..].contains(*c),
             };
             if hit {
-                let shown = match (&d.value, inline) {
-                    (Some(_), None) => format!("{arg} {}", args[i + 1]),
+                let shown = match (&d.value, arg.contains('=')) {
+                    (Some(_), false) => format!("{arg} {}", args.get(i + 1).map(String::as_str).unwrap_or("")),
                     _ => arg.clone(),
                 };
                 return Some((shown, d));
@@ -301,175 +594,28 @@ fn suggest_rule(args: &[String], usage: Use) -> String {
     format!("{{ args = [{}]{interactive} }}", prefix.join(", "))
 }
 
-/// `program arg1 arg2`, quoted where needed, for messages.
+/// At most this much of a command line is rendered in a message.
+const MAX_RENDERED: usize = 2048;
+
+/// `program arg1 arg2`, quoted where needed, control characters escaped,
+/// bounded: for messages and logs.
 pub fn render_command(program: &str, args: &[String]) -> String {
-    let mut parts = vec![program.to_string()];
-    parts.extend(args.iter().map(|a| shlex::try_quote(a).map(|q| q.into_owned()).unwrap_or_else(|_| format!("{a:?}"))));
-    parts.join(" ")
+    let mut out = quote(program);
+    for (i, a) in args.iter().enumerate() {
+        if out.len() > MAX_RENDERED {
+            out.push_str(&format!(" … ({} more arguments)", args.len() - i));
+            break;
+        }
+        out.push(' ');
+        out.push_str(&quote(a));
+    }
+    out
+}
+
+fn quote(a: &str) -> String {
+    let a = text::clean(a, false, MAX_RENDERED);
+    shlex::try_quote(&a).map(|q| q.into_owned()).unwrap_or_else(|_| format!("{a:?}"))
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn manifest(programs: &str) -> Manifest {
-        let text = format!("id = \"t\"\nname = \"T\"\nversion = \"1\"\nruntime = \"t\"\n{programs}");
-        Manifest::parse(&text, "t/alca-plugin.toml").unwrap()
-    }
-
-    fn v(args: &[&str]) -> Vec<String> {
-        args.iter().map(|s| s.to_string()).collect()
-    }
-
-    fn docker() -> Manifest {
-        manifest(
-            r#"
-[[programs]]
-name = "docker"
-env = ["DOCKER_HOST"]
-deny = ["--privileged", "--network=host", "--network=container:*", "--pid"]
-allow = [
-  { args = ["version", "--format", "*"] },
-  { args = ["ps", "**"] },
-  { args = ["container", "create"], options = ["--name=*", "--label=*", "--init", "--restart=unless-stopped", "--network=*"] },
-  { args = ["container", "exec"], options = ["--interactive", "--tty", "--env=*"], interactive = true },
-]
-"#,
-        )
-    }
-
-    fn ok(m: &Manifest, args: &[&str]) {
-        if let Err(d) = check(m, "docker", &v(args), &[], Use::Spawn) {
-            panic!("{args:?} should pass: {d}");
-        }
-    }
-
-    fn denied(m: &Manifest, args: &[&str]) -> String {
-        match check(m, "docker", &v(args), &[], Use::Spawn) {
-            Ok(_) => panic!("{args:?} should be denied"),
-            Err(d) => d.to_string(),
-        }
-    }
-
-    #[test]
-    fn exact_and_wildcard_prefixes() {
-        let m = docker();
-        ok(&m, &["version", "--format", "{{json .}}"]);
-        denied(&m, &["version", "--format"]);
-        denied(&m, &["version", "--format", "x", "extra"]);
-        ok(&m, &["ps"]);
-        ok(&m, &["ps", "-a", "--filter", "label=x"]);
-        let e = denied(&m, &["system", "prune", "-af"]);
-        assert!(e.contains("no `allow` rule"), "{e}");
-        assert!(e.contains(r#"{ args = ["system", "prune", "**"] }"#), "{e}");
-    }
-
-    #[test]
-    fn undeclared_program_names_the_grant_to_add() {
-        let m = docker();
-        let d = check(&m, "curl", &v(&["https://example.com"]), &[], Use::Spawn).unwrap_err();
-        let e = d.to_string();
-        assert!(e.contains("\"curl\" is not among the programs"), "{e}");
-        assert!(e.contains("[[programs]]\n    name = \"curl\""), "{e}");
-        assert!(check(&m, "/usr/bin/docker", &[], &[], Use::Spawn).is_err());
-        assert!(check(&m, "", &[], &[], Use::Spawn).is_err());
-    }
-
-    #[test]
-    fn denied_arguments_in_every_form() {
-        let m = docker();
-        for args in [
-            &["ps", "--privileged"][..],
-            &["ps", "--privileged=true"],
-            &["ps", "--privileged=false"],
-            &["ps", "--network=host"],
-            &["ps", "--network", "host"],
-            &["ps", "--network=container:abc"],
-            &["ps", "--network", "container:abc"],
-            &["ps", "--pid=host"],
-            &["ps", "--pid", "container:x"],
-        ] {
-            let e = denied(&m, args);
-            assert!(e.contains("is denied by `deny"), "{args:?}: {e}");
-        }
-        // Other values of a value-specific deny entry pass.
-        ok(&m, &["ps", "--network=bridge"]);
-        ok(&m, &["ps", "--network", "none"]);
-        ok(&m, &["ps", "--networkx=host"]);
-    }
-
-    #[test]
-    fn operands_after_double_dash_are_free() {
-        let m = docker();
-        ok(&m, &["ps", "--", "--privileged"]);
-        ok(&m, &["container", "exec", "--interactive", "--", "c1", "grep", "--privileged", "--network=host"]);
-        // ...but `--` only shields what follows it.
-        denied(&m, &["ps", "--privileged", "--", "x"]);
-    }
-
-    #[test]
-    fn options_allowlist() {
-        let m = docker();
-        ok(&m, &["container", "create", "--name", "n", "--label=a=b", "--init", "--", "img", "sleep", "1"]);
-        ok(&m, &["container", "create", "--restart=unless-stopped", "--", "img"]);
-        ok(&m, &["container", "create"]);
-        let e = denied(&m, &["container", "create", "--runtime", "/tmp/evil", "--", "img"]);
-        assert!(e.contains("option `--runtime` is not among the rule's `options`"), "{e}");
-        let e = denied(&m, &["container", "create", "--restart=always", "--", "img"]);
-        assert!(e.contains("value `always` of option `--restart`"), "{e}");
-        let e = denied(&m, &["container", "create", "--init=true", "--", "img"]);
-        assert!(e.contains("takes no value"), "{e}");
-        let e = denied(&m, &["container", "create", "--name"]);
-        assert!(e.contains("needs a value"), "{e}");
-        let e = denied(&m, &["container", "create", "img"]);
-        assert!(e.contains("must follow a `--`"), "{e}");
-        let e = denied(&m, &["container", "create", "-v", "/:/host", "--", "img"]);
-        assert!(e.contains("option `-v`"), "{e}");
-        // deny wins over an allowed option
-        let e = denied(&m, &["container", "create", "--network", "host", "--", "img"]);
-        assert!(e.contains("is denied"), "{e}");
-    }
-
-    #[test]
-    fn env_keys_must_be_granted() {
-        let m = docker();
-        assert!(check(&m, "docker", &v(&["ps"]), &["DOCKER_HOST"], Use::Spawn).is_ok());
-        let e = check(&m, "docker", &v(&["ps"]), &["LD_PRELOAD"], Use::Spawn).unwrap_err().to_string();
-        assert!(e.contains("LD_PRELOAD is not granted"), "{e}");
-    }
-
-    #[test]
-    fn interactive_needs_an_interactive_rule() {
-        let m = docker();
-        let exec = v(&["container", "exec", "--interactive", "--tty", "--", "c", "sh"]);
-        assert!(check(&m, "docker", &exec, &[], Use::Interactive).is_ok());
-        let e = check(&m, "docker", &v(&["ps", "-a"]), &[], Use::Interactive).unwrap_err().to_string();
-        assert!(e.contains("not `interactive = true`"), "{e}");
-        assert!(e.contains("interactive = true }"), "{e}");
-    }
-
-    #[test]
-    fn nul_bytes_are_refused() {
-        let m = docker();
-        assert!(denied(&m, &["ps", "a\0b"]).contains("NUL"));
-    }
-
-    #[test]
-    fn rule_and_program_timeouts() {
-        let m = manifest(
-            "[[programs]]\nname = \"docker\"\nmax-timeout-secs = 10\nallow = [{ args = [\"pull\", \"**\"], max-timeout-secs = 99 }, { args = [\"ps\"] }]\n",
-        );
-        let a = check(&m, "docker", &v(&["pull", "x"]), &[], Use::Spawn).unwrap();
-        assert_eq!(a.max_timeout_secs(), 99);
-        let a = check(&m, "docker", &v(&["ps"]), &[], Use::Spawn).unwrap();
-        assert_eq!(a.max_timeout_secs(), 10);
-    }
-
-    #[test]
-    fn value_globs() {
-        assert!(ValueGlob::parse("a*").unwrap().matches("abc"));
-        assert!(ValueGlob::parse("*").unwrap().matches(""));
-        assert!(!ValueGlob::parse("abc").unwrap().matches("abcd"));
-        assert!(ValueGlob::parse("a*b").is_err());
-    }
-}
+mod tests;

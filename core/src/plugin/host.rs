@@ -1,8 +1,12 @@
 //! The store's data and the host side of the WIT imports (`process`, `host`).
 //!
 //! Everything a plugin can do goes through here: `process.run` goes to the
-//! [`Broker`], `host.env` to the grant's `[host] env`, `host.log` to alca's
-//! log. WASI is linked (toolchains import it) but grants nothing.
+//! [`Broker`] with the call in progress (so arguments can be bound to what
+//! alca asked for), `host.env` to the grant's `[host] env`, `host.log` to
+//! alca's log. WASI is linked (toolchains import it) but grants nothing.
+//!
+//! Whatever the plugin does, what alca keeps or prints on its behalf is
+//! bounded: refusal records, log lines, its own stdout/stderr.
 
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -13,8 +17,11 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use super::bind::CallContext;
 use super::broker::{Broker, OutputMode, SpawnError, SpawnOutput, SpawnRequest};
-use super::grant::Denial;
+use super::grant::{self, Denial};
+use super::manifest::Role;
+use super::text;
 
 pub(crate) mod bindings {
     wasmtime::component::bindgen!({
@@ -30,39 +37,134 @@ pub(crate) mod bindings {
 
 use bindings::alca::runtime::{host as wit_host, process as wit_process, types as wit};
 
-/// How much of a guest's own stdout/stderr alca keeps for its log.
-const GUEST_OUTPUT_CAP: usize = 256 * 1024;
+/// How much of a guest's own stdout/stderr alca keeps per call.
+const GUEST_OUTPUT_CAP: usize = 64 * 1024;
+/// Refusals kept for the error report (the rest are counted).
+const MAX_DENIALS: usize = 32;
+/// A table element costs wasmtime a pointer.
+const TABLE_ELEMENT_BYTES: usize = std::mem::size_of::<usize>();
+/// Arguments of one spawn, in bytes (Linux's own limit is about 2 MiB).
+pub const MAX_ARGV_BYTES: usize = 1024 * 1024;
+/// Bytes a plugin may pipe into one spawn.
+pub const MAX_STDIN_BYTES: usize = 16 * 1024 * 1024;
 
 /// Why a call was cut short by the host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
-    Memory { cap_mib: u32 },
-    Cpu { budget: Duration },
-    Wall { budget: Duration },
+    Memory {
+        cap_mib: u32,
+    },
+    /// The plugin ran (or waited on anything but a process it started) for
+    /// longer than its budget.
+    Cpu {
+        budget: Duration,
+    },
+    Wall {
+        budget: Duration,
+    },
 }
 
-/// The clock of the export call in progress: guest time is wall time minus
-/// time spent inside host calls (waiting for processes is not the guest's
-/// fault).
-#[derive(Debug, Clone)]
+/// The clock of the export call in progress, on the host's clock. Guest
+/// time is everything but the time spent waiting for spawned processes
+/// (that wait is bounded by the spawn's own timeout): running wasm, host
+/// calls, and WASI waits such as `sleep` all count. Shared with the
+/// watchdog that enforces it while the plugin is blocked.
+#[derive(Debug)]
 pub(crate) struct CallClock {
-    pub started: Instant,
-    pub in_host: Duration,
-    pub cpu_budget: Duration,
+    state: Mutex<ClockState>,
+    pub guest_budget: Duration,
     pub wall_budget: Duration,
 }
 
+#[derive(Debug)]
+struct ClockState {
+    started: Instant,
+    spawn_since: Option<Instant>,
+    spawned: Duration,
+}
+
 impl CallClock {
-    fn new(cpu_budget: Duration, wall_budget: Duration) -> CallClock {
-        CallClock { started: Instant::now(), in_host: Duration::ZERO, cpu_budget, wall_budget }
+    pub fn new(guest_budget: Duration, wall_budget: Duration) -> CallClock {
+        let state = ClockState { started: Instant::now(), spawn_since: None, spawned: Duration::ZERO };
+        CallClock { state: Mutex::new(state), guest_budget, wall_budget }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, ClockState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Starts the clock for a new export call.
+    pub fn restart(&self) {
+        *self.lock() = ClockState { started: Instant::now(), spawn_since: None, spawned: Duration::ZERO };
+    }
+
+    fn spawn_started(&self) {
+        self.lock().spawn_since = Some(Instant::now());
+    }
+
+    fn spawn_finished(&self) {
+        let mut s = self.lock();
+        if let Some(since) = s.spawn_since.take() {
+            s.spawned += since.elapsed();
+        }
     }
 
     pub fn guest_time(&self) -> Duration {
-        self.started.elapsed().saturating_sub(self.in_host)
+        let s = self.lock();
+        let waiting = s.spawn_since.map(|t| t.elapsed()).unwrap_or_default();
+        s.started.elapsed().saturating_sub(s.spawned + waiting)
     }
 
     pub fn wall_left(&self) -> Duration {
-        self.wall_budget.saturating_sub(self.started.elapsed())
+        self.wall_budget.saturating_sub(self.lock().started.elapsed())
+    }
+
+    /// The fault, if a budget is used up.
+    pub fn check(&self) -> Option<Fault> {
+        if self.wall_left().is_zero() {
+            return Some(Fault::Wall { budget: self.wall_budget });
+        }
+        (self.guest_time() > self.guest_budget).then_some(Fault::Cpu { budget: self.guest_budget })
+    }
+}
+
+/// Resolves when the call in progress has used up a budget: the deadline
+/// holds even while the plugin is blocked in a host call (a WASI sleep, a
+/// poll), where the epoch interruption cannot reach it.
+pub(crate) async fn watchdog(clock: Arc<CallClock>) -> Fault {
+    loop {
+        if let Some(fault) = clock.check() {
+            return fault;
+        }
+        let left = clock.guest_budget.saturating_sub(clock.guest_time()).min(clock.wall_left());
+        tokio::time::sleep(left.clamp(Duration::from_millis(5), Duration::from_millis(100))).await;
+    }
+}
+
+/// What a plugin may print through alca, per instance: a few lines by
+/// default, more with `-v`, never megabytes.
+#[derive(Debug, Default)]
+pub(crate) struct Chatter {
+    lines: usize,
+    bytes: usize,
+    pub suppressed: usize,
+}
+
+impl Chatter {
+    const QUIET: (usize, usize) = (8, 8 * 1024);
+    const VERBOSE: (usize, usize) = (2_000, 1024 * 1024);
+
+    /// May one more line of `len` bytes be shown?
+    fn admit(&mut self, len: usize) -> bool {
+        let (max_lines, max_bytes) = if tracing::enabled!(tracing::Level::DEBUG) { Self::VERBOSE } else { Self::QUIET };
+        if self.lines < max_lines && self.bytes + len <= max_bytes {
+            self.lines += 1;
+            self.bytes += len;
+            true
+        } else {
+            self.suppressed += 1;
+            false
+        }
     }
 }
 
@@ -72,14 +174,25 @@ pub(crate) struct PluginState {
     table: ResourceTable,
     pub broker: Arc<Broker>,
     pub memory_cap: usize,
-    pub clock: CallClock,
+    /// Bytes of linear memory and tables, all of the plugin's together.
+    memory_used: usize,
+    pub clock: Arc<CallClock>,
     pub fault: Option<Fault>,
+    /// The export call in progress: what alca asked for, and the containers
+    /// the call's own commands created or listed.
+    pub call: CallContext,
+    /// Refusals of this instance (the first [`MAX_DENIALS`]).
     pub denials: Vec<Denial>,
+    pub denials_dropped: usize,
+    /// Refusals and spawn timeouts in the call in progress (for the error).
+    pub call_denial: Option<Denial>,
+    pub call_timeout: Option<String>,
+    pub chatter: Chatter,
     pub guest_output: GuestOutput,
 }
 
 impl PluginState {
-    pub fn new(broker: Arc<Broker>, memory_mib: u32, cpu_budget: Duration, wall_budget: Duration) -> PluginState {
+    pub fn new(broker: Arc<Broker>, memory_mib: u32, clock: Arc<CallClock>) -> PluginState {
         let guest_output = GuestOutput::default();
         // No preopens, no env, no args, no network, stdin closed; the guest's
         // stdout and stderr land in alca's log.
@@ -96,16 +209,70 @@ impl PluginState {
             table: ResourceTable::new(),
             broker,
             memory_cap: memory_mib as usize * 1024 * 1024,
-            clock: CallClock::new(cpu_budget, wall_budget),
+            memory_used: 0,
+            clock,
             fault: None,
+            call: CallContext::default(),
             denials: Vec::new(),
+            denials_dropped: 0,
+            call_denial: None,
+            call_timeout: None,
+            chatter: Chatter::default(),
             guest_output,
         }
     }
 
-    /// Starts the clock for a new export call.
-    pub fn begin_call(&mut self) {
-        self.clock = CallClock::new(self.clock.cpu_budget, self.clock.wall_budget);
+    /// Starts a new export call.
+    pub fn begin_call(&mut self, call: CallContext) {
+        self.clock.restart();
+        self.fault = None;
+        self.call = call;
+        self.call_denial = None;
+        self.call_timeout = None;
+    }
+
+    /// Prints a line for the plugin, within its budget (lines the log
+    /// level hides cost nothing).
+    pub fn say(&mut self, level: tracing::Level, message: &str) {
+        let shown = match level {
+            tracing::Level::TRACE => tracing::enabled!(tracing::Level::TRACE),
+            tracing::Level::DEBUG => tracing::enabled!(tracing::Level::DEBUG),
+            tracing::Level::INFO => tracing::enabled!(tracing::Level::INFO),
+            tracing::Level::WARN => tracing::enabled!(tracing::Level::WARN),
+            tracing::Level::ERROR => tracing::enabled!(tracing::Level::ERROR),
+        };
+        if !shown || !self.chatter.admit(message.len()) {
+            return;
+        }
+        let plugin = &self.plugin;
+        match level {
+            tracing::Level::TRACE => tracing::trace!(%plugin, "{message}"),
+            tracing::Level::DEBUG => tracing::debug!(%plugin, "{message}"),
+            tracing::Level::INFO => tracing::info!(%plugin, "{message}"),
+            tracing::Level::WARN => tracing::warn!(%plugin, "{message}"),
+            tracing::Level::ERROR => tracing::error!(%plugin, "{message}"),
+        }
+    }
+
+    fn record_denial(&mut self, d: Denial) {
+        if self.denials.len() < MAX_DENIALS {
+            self.say(tracing::Level::WARN, &d.to_string());
+            self.denials.push(d.clone());
+        } else {
+            self.denials_dropped += 1;
+        }
+        self.call_denial.get_or_insert(d);
+    }
+
+    fn grow(&mut self, current: usize, desired: usize) -> wasmtime::Result<bool> {
+        let total = self.memory_used.saturating_sub(current).saturating_add(desired);
+        if total > self.memory_cap {
+            let cap_mib = (self.memory_cap / (1024 * 1024)) as u32;
+            self.fault = Some(Fault::Memory { cap_mib });
+            return Err(wasmtime::Error::msg(format!("memory limit of {cap_mib} MiB reached")));
+        }
+        self.memory_used = total;
+        Ok(true)
     }
 }
 
@@ -115,19 +282,15 @@ impl WasiView for PluginState {
     }
 }
 
-/// Memory limits: a growth past the cap traps the guest and records why.
+/// Memory limits: every memory and table of the plugin counts against one
+/// cap; a growth past it traps the guest and records why.
 impl wasmtime::ResourceLimiter for PluginState {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
-        if desired > self.memory_cap {
-            let cap_mib = (self.memory_cap / (1024 * 1024)) as u32;
-            self.fault = Some(Fault::Memory { cap_mib });
-            return Err(wasmtime::Error::msg(format!("memory limit of {cap_mib} MiB reached")));
-        }
-        Ok(true)
+    fn memory_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        self.grow(current, desired)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
-        Ok(desired <= 1_000_000)
+    fn table_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        self.grow(current.saturating_mul(TABLE_ELEMENT_BYTES), desired.saturating_mul(TABLE_ELEMENT_BYTES))
     }
 
     fn instances(&self) -> usize {
@@ -156,6 +319,21 @@ impl wit_process::Host for PluginState {
             self.fault = Some(Fault::Wall { budget: self.clock.wall_budget });
             return Err(wasmtime::Error::msg("the call's time budget is used up"));
         }
+        let argv_bytes: usize = req.args.iter().map(|a| a.len() + 1).sum::<usize>() + req.program.len();
+        let stdin_bytes = req.stdin.as_ref().map_or(0, Vec::len);
+        if argv_bytes > MAX_ARGV_BYTES || stdin_bytes > MAX_STDIN_BYTES {
+            let d = Denial {
+                plugin: self.plugin.clone(),
+                command: grant::render_command(&req.program, &req.args),
+                reason: format!(
+                    "the request is too large ({argv_bytes} bytes of arguments, {stdin_bytes} of stdin; at most {MAX_ARGV_BYTES} and {MAX_STDIN_BYTES})"
+                ),
+                grant_hint: "No grant allows that.".into(),
+            };
+            let text = d.for_plugin();
+            self.record_denial(d);
+            return Ok(Err(wit_process::SpawnError::Denied(text)));
+        }
         let mode = |m: wit_process::OutputMode| match m {
             wit_process::OutputMode::Capture => OutputMode::Capture,
             wit_process::OutputMode::ToUser => OutputMode::ToUser,
@@ -170,21 +348,30 @@ impl wit_process::Host for PluginState {
             stdout: mode(req.stdout),
             stderr: mode(req.stderr),
         };
-        let entered = Instant::now();
+        let shown = grant::render_command(&request.program, &request.args);
         let broker = self.broker.clone();
-        let result = broker.run(request, budget).await;
-        self.clock.in_host += entered.elapsed();
+        self.clock.spawn_started();
+        let result = broker.run(request, budget, &self.call).await;
+        self.clock.spawn_finished();
         Ok(match result {
-            Ok(out) => Ok(run_output(out)),
+            Ok((out, role)) => {
+                if matches!(role, Role::Creates | Role::Lists) && out.exit_code == Some(0) {
+                    self.call.remember(&out.stdout);
+                }
+                Ok(run_output(out))
+            }
             Err(SpawnError::Denied(d)) => {
-                let text = d.to_string();
-                self.denials.push(d);
+                let text = d.for_plugin();
+                self.record_denial(d);
                 Err(wit_process::SpawnError::Denied(text))
             }
             Err(SpawnError::ProgramNotFound(p)) => {
                 Err(wit_process::SpawnError::ProgramNotFound(format!("`{p}` was not found on PATH")))
             }
-            Err(SpawnError::TimedOut(out)) => Err(wit_process::SpawnError::TimedOut(run_output(out))),
+            Err(SpawnError::TimedOut(out)) => {
+                self.call_timeout = Some(format!("`{shown}` was stopped after {:.1} s", out.duration.as_secs_f64()));
+                Err(wit_process::SpawnError::TimedOut(run_output(out)))
+            }
             Err(SpawnError::Io(e)) => Err(wit_process::SpawnError::Io(e)),
         })
     }
@@ -206,15 +393,14 @@ fn run_output(out: SpawnOutput) -> wit_process::RunOutput {
 
 impl wit_host::Host for PluginState {
     fn log(&mut self, level: wit_host::Level, message: String) -> wasmtime::Result<()> {
-        let plugin = &self.plugin;
-        let message: String = message.chars().take(4096).collect();
-        match level {
-            wit_host::Level::Trace => tracing::trace!(%plugin, "{message}"),
-            wit_host::Level::Debug => tracing::debug!(%plugin, "{message}"),
-            wit_host::Level::Info => tracing::info!(%plugin, "{message}"),
-            wit_host::Level::Warn => tracing::warn!(%plugin, "{message}"),
-            wit_host::Level::Error => tracing::error!(%plugin, "{message}"),
-        }
+        let level = match level {
+            wit_host::Level::Trace => tracing::Level::TRACE,
+            wit_host::Level::Debug => tracing::Level::DEBUG,
+            wit_host::Level::Info => tracing::Level::INFO,
+            wit_host::Level::Warn => tracing::Level::WARN,
+            wit_host::Level::Error => tracing::Level::ERROR,
+        };
+        self.say(level, &text::line(&message));
         Ok(())
     }
 
@@ -227,7 +413,17 @@ impl wit_host::Host for PluginState {
     }
 
     fn env(&mut self, name: String) -> wasmtime::Result<Option<String>> {
-        Ok(self.broker.host_env(&name))
+        let value = self.broker.host_env(&name);
+        if value.is_none() && !self.broker.manifest().host_env.contains(&name) {
+            let name = text::line(&name);
+            self.say(
+                tracing::Level::WARN,
+                &format!(
+                    "refused to tell the plugin the environment variable {name}: it is not in `[host] env` of its manifest"
+                ),
+            );
+        }
+        Ok(value)
     }
 }
 

@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::grant::{OptionSpec, Pattern, ValueGlob};
+use super::argparse::{Flag, Name};
+use super::bind::Placeholder;
+use super::grant::{OperandPattern, OptionSpec, Pattern, ValuePattern};
 
 /// Default memory cap for a plugin instance.
 pub const DEFAULT_MEMORY_MIB: u32 = 64;
@@ -20,6 +22,8 @@ pub const DEFAULT_CPU_MS: u32 = 5_000;
 pub const DEFAULT_MAX_TIMEOUT_SECS: u32 = 600;
 /// Default cap on captured output, per stream.
 pub const DEFAULT_MAX_OUTPUT_MIB: u32 = 16;
+/// A manifest larger than this is not a manifest.
+pub const MAX_MANIFEST_BYTES: u64 = 256 * 1024;
 
 /// A parsed and validated manifest.
 #[derive(Debug, Clone)]
@@ -52,9 +56,12 @@ pub struct Limits {
 pub struct ProgramGrant {
     /// Logical name the plugin uses; also the executable alca looks up on PATH.
     pub name: String,
-    /// Environment keys passed from alca's environment (when set) and that
-    /// the plugin may set itself.
+    /// Environment keys passed from alca's environment (when set). The
+    /// plugin cannot set or change them: they choose which engine the
+    /// program talks to, and how.
     pub env: BTreeSet<String>,
+    /// Environment keys the plugin may set itself, to values of its choice.
+    pub set_env: BTreeSet<String>,
     pub max_timeout_secs: u32,
     pub max_output_bytes: usize,
     /// Arguments refused whatever the rules say (before a `--`).
@@ -66,21 +73,44 @@ pub struct ProgramGrant {
 /// argument or as the pair `--flag value`). A value may end in `*`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DenyArg {
-    pub flag: String,
-    pub value: Option<ValueGlob>,
+    pub name: Name,
+    pub value: Option<ValuePattern>,
     /// As written in the manifest, for messages.
     pub source: String,
+}
+
+/// What a rule's command does, beyond running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Plain,
+    /// Creates the container the request's spec describes: it must express
+    /// every field whose omission would weaken the container, and the ids
+    /// it prints become containers of the call.
+    Creates,
+    /// Lists containers: it must filter by every label selector of the
+    /// request, and the ids it prints (one per line) become containers of
+    /// the call.
+    Lists,
 }
 
 /// One allowed invocation shape.
 #[derive(Debug, Clone)]
 pub struct AllowRule {
     /// Positional prefix: literals and `*` (any one argument); a final `**`
-    /// allows any remaining arguments.
+    /// allows any remaining arguments, unparsed.
     pub args: Vec<Pattern>,
-    /// When present, everything after the prefix must be one of these
-    /// options, then optionally `--` and free operands.
-    pub options: Option<Vec<OptionSpec>>,
+    /// The rule ends in `**`: what follows the prefix is not parsed.
+    pub free: bool,
+    /// The options allowed after the prefix (the parse's option table).
+    pub options: Vec<OptionSpec>,
+    /// The parser's view of `options`.
+    pub flags: Vec<Flag>,
+    /// What the operands must be (none when empty).
+    pub operands: Vec<OperandPattern>,
+    /// Whether options may follow operands (cobra's default); `false` for
+    /// commands that stop at the first operand (`create`, `run`, `exec`).
+    pub interspersed: bool,
+    pub role: Role,
     /// May this shape be returned in an `exec-plan` and run on the terminal?
     pub interactive: bool,
     pub max_timeout_secs: Option<u32>,
@@ -134,6 +164,8 @@ struct RawProgram {
     name: String,
     #[serde(default)]
     env: Vec<String>,
+    #[serde(default)]
+    set_env: Vec<String>,
     max_timeout_secs: Option<u32>,
     max_output_mib: Option<u32>,
     #[serde(default)]
@@ -147,6 +179,12 @@ struct RawProgram {
 struct RawRule {
     args: Vec<String>,
     options: Option<Vec<String>>,
+    operands: Option<Vec<String>>,
+    interspersed: Option<bool>,
+    #[serde(default)]
+    creates: bool,
+    #[serde(default)]
+    lists: bool,
     #[serde(default)]
     interactive: bool,
     max_timeout_secs: Option<u32>,
@@ -160,6 +198,16 @@ impl Manifest {
 
         if !is_id(&raw.id) {
             return Err(err(format!("id {:?} must be 1-64 characters of a-z, 0-9 and `-`", raw.id)));
+        }
+        if let Some(component) = &raw.component {
+            let plain = !component.as_os_str().is_empty()
+                && component.components().all(|c| matches!(c, std::path::Component::Normal(_)));
+            if !plain {
+                return Err(err(format!(
+                    "component {:?} must be a file name inside the plugin's directory (no absolute path, no `..`)",
+                    component.display().to_string()
+                )));
+            }
         }
         if let Some(sha) = &raw.sha256
             && (sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()))
@@ -189,6 +237,21 @@ impl Manifest {
             for key in &p.env {
                 check_env_key(key).map_err(|m| err(format!("program {:?}: {m}", p.name)))?;
             }
+            for key in &p.set_env {
+                check_env_key(key).map_err(|m| err(format!("program {:?}: set-env: {m}", p.name)))?;
+                if is_loader_key(key) {
+                    return Err(err(format!(
+                        "program {:?}: set-env: {key} changes how every program is loaded and cannot be granted",
+                        p.name
+                    )));
+                }
+                if p.env.contains(key) {
+                    return Err(err(format!(
+                        "program {:?}: {key} is in both `env` (taken from the user's environment) and `set-env` (set by the plugin); choose one",
+                        p.name
+                    )));
+                }
+            }
             let deny = p
                 .deny
                 .iter()
@@ -207,6 +270,7 @@ impl Manifest {
             programs.push(ProgramGrant {
                 name: p.name,
                 env: p.env.into_iter().collect(),
+                set_env: p.set_env.into_iter().collect(),
                 max_timeout_secs,
                 max_output_bytes: max_output_mib as usize * 1024 * 1024,
                 deny,
@@ -232,10 +296,14 @@ impl Manifest {
         })
     }
 
+    /// Reads a manifest from disk: a regular file (never a FIFO, a device or
+    /// a symlink), at most [`MAX_MANIFEST_BYTES`], UTF-8.
     pub fn load(path: &Path) -> Result<Manifest, ManifestError> {
         let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ManifestError { origin: origin.clone(), message: format!("cannot read it: {e}") })?;
+        let err = |message: String| ManifestError { origin: origin.clone(), message };
+        let bytes = crate::fsutil::read_regular(path, MAX_MANIFEST_BYTES, false)
+            .map_err(|e| err(format!("cannot read it: {e}")))?;
+        let text = String::from_utf8(bytes).map_err(|_| err("it is not UTF-8 text".into()))?;
         Manifest::parse(&text, &origin)
     }
 
@@ -250,49 +318,119 @@ impl DenyArg {
             return Err("a denied argument must be an option starting with `-`".into());
         }
         let (flag, value) = match text.split_once('=') {
-            Some((flag, value)) => (flag, Some(ValueGlob::parse(value)?)),
+            Some((flag, value)) => (flag, Some(ValuePattern::parse(value)?)),
             None => (text, None),
         };
-        if flag.len() < 2 {
-            return Err("the option name is empty".into());
+        if matches!(value, Some(ValuePattern::Bound(_))) {
+            return Err("a denied value cannot be a placeholder".into());
         }
-        Ok(DenyArg { flag: flag.to_string(), value, source: text.to_string() })
+        Ok(DenyArg { name: Name::parse(flag)?, value, source: text.to_string() })
     }
 }
 
 impl AllowRule {
     fn parse(raw: &RawRule) -> Result<AllowRule, String> {
         let source = render_rule(raw);
+        let fail = |m: String| format!("rule {source}: {m}");
         let mut args = Vec::with_capacity(raw.args.len());
         for (i, a) in raw.args.iter().enumerate() {
             let pattern = Pattern::parse(a);
             if pattern == Pattern::Rest && i + 1 != raw.args.len() {
-                return Err(format!("rule {source}: `**` must be the last pattern"));
+                return Err(fail("`**` must be the last pattern".into()));
             }
             args.push(pattern);
         }
-        let options = match &raw.options {
-            None => None,
-            Some(list) => {
-                if args.last() == Some(&Pattern::Rest) {
-                    return Err(format!("rule {source}: a rule with `options` cannot end in `**`"));
-                }
-                Some(
-                    list.iter()
-                        .map(|o| OptionSpec::parse(o).map_err(|m| format!("rule {source}: option {o:?}: {m}")))
-                        .collect::<Result<Vec<_>, _>>()?,
-                )
-            }
+        let free = args.last() == Some(&Pattern::Rest);
+        if free && (raw.options.is_some() || raw.operands.is_some() || raw.interspersed.is_some()) {
+            return Err(fail(
+                "a rule ending in `**` takes its arguments unparsed, so it cannot have `options`, `operands` or `interspersed`"
+                    .into(),
+            ));
+        }
+        let role = match (raw.creates, raw.lists) {
+            (false, false) => Role::Plain,
+            (true, false) => Role::Creates,
+            (false, true) => Role::Lists,
+            (true, true) => return Err(fail("a rule cannot both create and list".into())),
         };
-        Ok(AllowRule { args, options, interactive: raw.interactive, max_timeout_secs: raw.max_timeout_secs, source })
+        if free && role != Role::Plain {
+            return Err(fail("a rule that creates or lists containers cannot end in `**`".into()));
+        }
+
+        let mut options: Vec<OptionSpec> = Vec::new();
+        for o in raw.options.iter().flatten() {
+            let spec = OptionSpec::parse(o).map_err(|m| fail(format!("option {o:?}: {m}")))?;
+            for name in &spec.names {
+                if options.iter().any(|other| other.names.contains(name)) {
+                    return Err(fail(format!("option `{name}` is listed twice")));
+                }
+            }
+            if role == Role::Lists
+                && matches!(spec.pattern, Some(ValuePattern::Any | ValuePattern::Prefix(_) | ValuePattern::Path(_)))
+            {
+                return Err(fail(format!(
+                    "option {o:?}: a rule that lists containers may only have options with fixed or bound values (its output names the containers the plugin may then touch)"
+                )));
+            }
+            options.push(spec);
+        }
+
+        let mut operands = Vec::new();
+        let raw_operands = raw.operands.as_deref().unwrap_or_default();
+        for (i, o) in raw_operands.iter().enumerate() {
+            let pattern = OperandPattern::parse(o).map_err(|m| fail(format!("operand {o:?}: {m}")))?;
+            let last = i + 1 == raw_operands.len();
+            if matches!(pattern, OperandPattern::Rest | OperandPattern::BoundRest(_)) && !last {
+                return Err(fail(format!("operand {o:?} takes the remaining operands and must be last")));
+            }
+            operands.push(pattern);
+        }
+        if role == Role::Creates {
+            let has = |p: Placeholder| {
+                operands.iter().any(|o| {
+                    matches!(o, OperandPattern::One(ValuePattern::Bound(q)) | OperandPattern::BoundRest(q) if *q == p)
+                })
+            };
+            if !has(Placeholder::Image) || !has(Placeholder::Command) {
+                return Err(fail(
+                    "a rule that creates containers needs `operands` with `{image}` and `{command...}`".into(),
+                ));
+            }
+        }
+
+        let flags = options.iter().map(|o| Flag { names: o.names.clone(), takes_value: o.takes_value }).collect();
+        Ok(AllowRule {
+            args,
+            free,
+            options,
+            flags,
+            operands,
+            interspersed: raw.interspersed.unwrap_or(true),
+            role,
+            interactive: raw.interactive,
+            max_timeout_secs: raw.max_timeout_secs,
+            source,
+        })
     }
 }
 
 fn render_rule(raw: &RawRule) -> String {
     let list = |v: &[String]| v.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>().join(", ");
     let mut s = format!("{{ args = [{}]", list(&raw.args));
+    if let Some(false) = raw.interspersed {
+        s.push_str(", interspersed = false");
+    }
     if let Some(opts) = &raw.options {
         s.push_str(&format!(", options = [{}]", list(opts)));
+    }
+    if let Some(ops) = &raw.operands {
+        s.push_str(&format!(", operands = [{}]", list(ops)));
+    }
+    if raw.creates {
+        s.push_str(", creates = true");
+    }
+    if raw.lists {
+        s.push_str(", lists = true");
     }
     if raw.interactive {
         s.push_str(", interactive = true");
@@ -312,6 +450,13 @@ fn is_id(s: &str) -> bool {
 
 fn is_program_name(s: &str) -> bool {
     !s.is_empty() && s != "." && s != ".." && !s.contains(['/', '\\', '\0']) && !s.chars().any(char::is_whitespace)
+}
+
+/// Variables that change how any program is loaded or run.
+fn is_loader_key(key: &str) -> bool {
+    key.starts_with("LD_")
+        || key.starts_with("DYLD_")
+        || matches!(key, "GCONV_PATH" | "MALLOC_CONF" | "IFS" | "ENV" | "BASH_ENV")
 }
 
 fn check_env_key(key: &str) -> Result<(), String> {
@@ -337,8 +482,12 @@ mod tests {
             let m = Manifest::parse(text, id).unwrap();
             assert_eq!(m.id, id);
             let p = m.program(id).unwrap();
-            assert!(p.deny.iter().any(|d| d.flag == "--privileged"));
+            assert!(p.deny.iter().any(|d| d.source == "--privileged"));
             assert!(p.allow.iter().any(|r| r.interactive));
+            assert!(p.allow.iter().any(|r| r.role == Role::Creates));
+            assert!(p.allow.iter().any(|r| r.role == Role::Lists));
+            assert!(p.set_env.is_empty(), "built-in plugins set no environment of their own");
+            assert!(p.allow.iter().all(|r| !r.free), "built-in rules are all parsed");
             assert_eq!(m.limits.memory_mib, DEFAULT_MEMORY_MIB);
         }
     }
@@ -354,8 +503,46 @@ mod tests {
             (&format!("{base}[[programs]]\nname = \"sh\"\nallow = [{{ args = [\"**\", \"x\"] }}]\n"), "last"),
             (
                 &format!("{base}[[programs]]\nname = \"sh\"\nallow = [{{ args = [\"a\", \"**\"], options = [] }}]\n"),
-                "cannot end",
+                "cannot have",
             ),
+            (
+                &format!("{base}[[programs]]\nname = \"sh\"\nallow = [{{ args = [\"a\", \"**\"], operands = [] }}]\n"),
+                "cannot have",
+            ),
+            (
+                &format!(
+                    "{base}[[programs]]\nname = \"sh\"\nallow = [{{ args = [\"a\"], options = [\"--x={{nope}}\"] }}]\n"
+                ),
+                "unknown placeholder",
+            ),
+            (
+                &format!(
+                    "{base}[[programs]]\nname = \"sh\"\nallow = [{{ args = [\"a\"], operands = [\"{{argv...}}\", \"x\"] }}]\n"
+                ),
+                "must be last",
+            ),
+            (
+                &format!(
+                    "{base}[[programs]]\nname = \"sh\"\nallow = [{{ args = [\"a\"], options = [\"--x\", \"--x=*\"] }}]\n"
+                ),
+                "listed twice",
+            ),
+            (
+                &format!(
+                    "{base}[[programs]]\nname = \"sh\"\nallow = [{{ args = [\"ls\"], lists = true, options = [\"--format=*\"] }}]\n"
+                ),
+                "fixed or bound",
+            ),
+            (
+                &format!(
+                    "{base}[[programs]]\nname = \"sh\"\nallow = [{{ args = [\"create\"], creates = true, operands = [\"{{image}}\"] }}]\n"
+                ),
+                "{command...}",
+            ),
+            (&format!("{base}[[programs]]\nname = \"sh\"\nset-env = [\"LD_PRELOAD\"]\n"), "cannot be granted"),
+            (&format!("{base}[[programs]]\nname = \"sh\"\nenv = [\"A\"]\nset-env = [\"A\"]\n"), "choose one"),
+            (&format!("{base}component = \"../x.wasm\"\n"), "inside the plugin's directory"),
+            (&format!("{base}component = \"/tmp/x.wasm\"\n"), "inside the plugin's directory"),
             (&format!("{base}surprise = 1\n"), "unknown field"),
             (&format!("{base}[limits]\nmemory-mib = 0\n"), "memory-mib"),
         ];

@@ -2,18 +2,27 @@
 //! them, and calls them.
 //!
 //! * [`manifest`]: what a plugin is and may do (its grant).
-//! * [`grant`]: the argument matcher, the one place that decides.
+//! * [`grant`]: the one place that decides, on [`argparse`]'s one parse of
+//!   the argv, with values bound to the request by [`bind`].
 //! * [`broker`]: the one place that spawns.
 //! * [`cache`]: compiled components on disk.
-//! * [`host`]: the store's data and the WIT imports.
-//! * this module: the engine, the registry of plugins, instances and errors.
+//! * [`host`]: the store's data, the WIT imports, the call clock.
+//! * [`text`]: plugin text made safe for a terminal.
+//! * this module: the engine, plugin sources, instances, calls and errors.
+//!   Every value a plugin returns is checked and cleaned here before the
+//!   rest of alca sees it.
 
+pub mod argparse;
+pub mod bind;
 pub mod broker;
 pub mod cache;
 pub mod grant;
 mod host;
 pub mod manifest;
+pub mod text;
 
+use std::collections::HashMap;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -27,8 +36,9 @@ pub use grant::Denial;
 pub use host::Fault;
 pub use manifest::{Limits, Manifest};
 
-use host::PluginState;
+use bind::{CallContext, Request};
 use host::bindings::{RuntimePlugin, RuntimePluginPre};
+use host::{CallClock, PluginState};
 
 /// The contract's types (container spec, info, errors...), as the host sees them.
 pub use host::bindings::alca::runtime::types as wit;
@@ -37,6 +47,12 @@ pub use host::bindings::alca::runtime::types as wit;
 const TICK: Duration = Duration::from_millis(10);
 /// Default wall-clock budget of one export call, waits for processes included.
 const DEFAULT_CALL_WALL: Duration = Duration::from_secs(30 * 60);
+/// `image-pull` may take longer: its rule may allow an hour.
+const PULL_CALL_WALL: Duration = Duration::from_secs(2 * 60 * 60);
+/// A component larger than this is refused before it is read.
+pub const MAX_COMPONENT_BYTES: u64 = 256 * 1024 * 1024;
+/// The most container entries alca takes from one `list-containers`.
+const MAX_LISTED: usize = 4096;
 /// WebAssembly stack per instance.
 const MAX_WASM_STACK: usize = 1024 * 1024;
 
@@ -97,13 +113,26 @@ impl PluginSource {
     }
 
     /// A plugin installed in `dir` (`alca-plugin.toml` plus its component).
+    /// The component must be a regular file inside `dir`: a symlink that
+    /// leads out of it is refused.
     pub fn from_dir(dir: &Path) -> Result<PluginSource, PluginError> {
         let path = dir.join("alca-plugin.toml");
-        let manifest = Manifest::load(&path).map_err(|e| PluginError::Load {
-            plugin: dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-            message: e.to_string(),
-        })?;
-        let component = dir.join(manifest.component.clone().unwrap_or_else(|| PathBuf::from("plugin.wasm")));
+        let plugin = dir.file_name().map(|n| text::line(&n.to_string_lossy())).unwrap_or_default();
+        let load = |message: String| PluginError::Load { plugin: plugin.clone(), message };
+        let manifest = Manifest::load(&path).map_err(|e| load(e.to_string()))?;
+        let relative = manifest.component.clone().unwrap_or_else(|| PathBuf::from("plugin.wasm"));
+        let root = dir.canonicalize().map_err(|e| load(format!("cannot resolve {}: {e}", dir.display())))?;
+        let component = dir
+            .join(&relative)
+            .canonicalize()
+            .map_err(|e| load(format!("cannot find its component {}: {e}", dir.join(&relative).display())))?;
+        if !component.starts_with(&root) {
+            return Err(load(format!(
+                "its component {} leads outside the plugin's directory (to {})",
+                dir.join(&relative).display(),
+                component.display()
+            )));
+        }
         Ok(PluginSource {
             manifest: Arc::new(manifest),
             component: ComponentSource::File(component),
@@ -117,6 +146,8 @@ impl PluginSource {
 pub struct LimitOverrides {
     pub memory_mib: Option<u32>,
     pub cpu_ms: Option<u32>,
+    /// A ceiling on every spawn's timeout, below the grant's.
+    pub max_timeout_secs: Option<u32>,
 }
 
 /// Everything that can go wrong with a plugin, each naming the plugin.
@@ -128,7 +159,9 @@ pub enum PluginError {
     Trap { plugin: String, function: &'static str, message: String },
     #[error("plugin `{plugin}` exceeded its memory limit of {cap_mib} MiB in `{function}` and was stopped")]
     Memory { plugin: String, function: &'static str, cap_mib: u32 },
-    #[error("plugin `{plugin}` used more than {budget:?} of CPU time in `{function}` and was stopped")]
+    #[error(
+        "plugin `{plugin}` used more than {budget:?} of its time in `{function}` (running, or waiting on anything but a program it started) and was stopped"
+    )]
     Cpu { plugin: String, function: &'static str, budget: Duration },
     #[error("plugin `{plugin}` ran for longer than {budget:?} in `{function}` and was stopped")]
     Wall { plugin: String, function: &'static str, budget: Duration },
@@ -152,7 +185,7 @@ impl PluginError {
                 "if the plugin really needs more, raise it in the alca config file: [plugins.{plugin}] memory-mib = 128"
             ),
             PluginError::Cpu { plugin, .. } => format!(
-                "the plugin is probably stuck in a loop; if it is only slow, raise [plugins.{plugin}] cpu-ms in the alca config file"
+                "the plugin is probably stuck in a loop or sleeping; if it is only slow, raise [plugins.{plugin}] cpu-ms in the alca config file"
             ),
             PluginError::Wall { .. } => "the engine may be hanging; check it with its own CLI".into(),
             PluginError::Runtime { error, .. } => return runtime_error_hint(error),
@@ -203,9 +236,12 @@ fn runtime_error_hint(e: &wit::RuntimeError) -> Option<String> {
         E::NotAvailable(_) => {
             Some("check that the engine is installed and running (`alca status` says which runtime alca uses)".into())
         }
+        E::TimedOut(_) => Some(
+            "the engine may be overloaded or hanging; check it with its own CLI (a timeout ceiling can be set in the alca config file: [plugins.<id>] max-timeout-secs)"
+                .into(),
+        ),
         E::Denied(_) => Some(DENIAL_HINT.into()),
         E::InvalidSpec(_) => Some("change the configuration in .alca.toml, or use another runtime".into()),
-        E::TimedOut(_) => Some("the engine may be overloaded or hanging; check it with its own CLI".into()),
         E::Parse(_) => {
             Some("the engine's version may be newer than the plugin understands; run with `-v` for details".into())
         }
@@ -213,11 +249,19 @@ fn runtime_error_hint(e: &wit::RuntimeError) -> Option<String> {
     }
 }
 
+/// Calls export `$method` as function `$name` for `$request`, under the
+/// call's deadlines: the epoch interruption stops a busy guest, the
+/// watchdog stops one that is blocked in a host call.
 macro_rules! call {
-    ($self:ident, $name:literal, $method:ident ( $($arg:expr),* )) => {{
-        $self.begin($name)?;
+    ($self:ident, $name:literal, $request:expr, $method:ident ( $($arg:expr),* )) => {{
+        $self.begin($name, $request)?;
+        let clock = $self.store.data().clock.clone();
         let bindings = $self.bindings.as_ref().expect("bindings exist after instantiation");
-        let result = bindings.alca_runtime_runtime().$method(&mut $self.store $(, $arg)*).await;
+        let outcome = tokio::select! {
+            result = bindings.alca_runtime_runtime().$method(&mut $self.store $(, $arg)*) => Ok(result),
+            fault = host::watchdog(clock) => Err(fault),
+        };
+        let result = $self.settle(outcome);
         $self.finish($name, result)
     }};
 }
@@ -227,6 +271,9 @@ pub struct PluginHost {
     engine: Engine,
     linker: Linker<PluginState>,
     cache_dir: Option<PathBuf>,
+    /// What plugins' programs see as alca's environment (default: the
+    /// process's own).
+    env: Option<HashMap<String, OsString>>,
 }
 
 impl PluginHost {
@@ -243,22 +290,34 @@ impl PluginHost {
         let mut linker: Linker<PluginState> = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(load_err)?;
         RuntimePlugin::add_to_linker::<PluginState, HasSelf<PluginState>>(&mut linker, |s| s).map_err(load_err)?;
-        Ok(PluginHost { engine, linker, cache_dir })
+        Ok(PluginHost { engine, linker, cache_dir, env: None })
+    }
+
+    /// Plugins' programs see `env` as alca's environment (for tests and
+    /// embedders; alca itself passes its own).
+    pub fn with_environment(mut self, env: HashMap<String, OsString>) -> PluginHost {
+        self.env = Some(env);
+        self
     }
 
     pub fn engine(&self) -> &Engine {
         &self.engine
     }
 
-    /// The component's bytes, embedded or read from the plugin directory.
+    /// The component's bytes, embedded or read (as an untrusted file) from
+    /// the plugin directory.
     fn bytes(source: &PluginSource) -> Result<std::borrow::Cow<'static, [u8]>, PluginError> {
         let plugin = source.id().to_string();
-        let bytes = match &source.component {
-            ComponentSource::Static(b) => std::borrow::Cow::Borrowed(*b),
-            ComponentSource::File(path) => std::borrow::Cow::Owned(std::fs::read(path).map_err(|e| {
-                PluginError::Load { plugin: plugin.clone(), message: format!("cannot read {}: {e}", path.display()) }
-            })?),
-        };
+        let bytes =
+            match &source.component {
+                ComponentSource::Static(b) => std::borrow::Cow::Borrowed(*b),
+                ComponentSource::File(path) => std::borrow::Cow::Owned(
+                    crate::fsutil::read_regular(path, MAX_COMPONENT_BYTES, false).map_err(|e| PluginError::Load {
+                        plugin: plugin.clone(),
+                        message: format!("cannot read {}: {e}", path.display()),
+                    })?,
+                ),
+            };
         Ok(bytes)
     }
 
@@ -294,33 +353,38 @@ impl PluginHost {
 
         let limits = source.manifest.limits;
         let memory_mib = overrides.memory_mib.unwrap_or(limits.memory_mib);
-        let cpu = Duration::from_millis(overrides.cpu_ms.unwrap_or(limits.cpu_ms).into());
-        let broker = Arc::new(Broker::new(source.manifest.clone()));
-        let mut store = Store::new(&self.engine, PluginState::new(broker, memory_mib, cpu, DEFAULT_CALL_WALL));
+        let guest = Duration::from_millis(overrides.cpu_ms.unwrap_or(limits.cpu_ms).into());
+        let broker = match &self.env {
+            Some(env) => Broker::with_env(source.manifest.clone(), env.clone()),
+            None => Broker::new(source.manifest.clone()),
+        }
+        .cap_timeouts(overrides.max_timeout_secs.map(|s| Duration::from_secs(s.into())));
+        let clock = Arc::new(CallClock::new(guest, DEFAULT_CALL_WALL));
+        let mut store = Store::new(&self.engine, PluginState::new(Arc::new(broker), memory_mib, clock.clone()));
         store.limiter(|s| s);
         store.epoch_deadline_callback(|mut ctx| {
             let s = ctx.data_mut();
-            if s.clock.guest_time() > s.clock.cpu_budget {
-                s.fault = Some(Fault::Cpu { budget: s.clock.cpu_budget });
-                return Err(wasmtime::Error::msg("CPU budget exceeded"));
-            }
-            if s.clock.wall_left().is_zero() {
-                s.fault = Some(Fault::Wall { budget: s.clock.wall_budget });
+            if let Some(fault) = s.clock.check() {
+                s.fault = Some(fault);
                 return Err(wasmtime::Error::msg("time budget exceeded"));
             }
             Ok(UpdateDeadline::Yield(1))
         });
         store.set_epoch_deadline(1);
-        store.data_mut().begin_call();
-        let bindings = pre.instantiate_async(&mut store).await;
+        store.data_mut().begin_call(CallContext::new("instantiate", Request::None));
+        let instantiated = tokio::select! {
+            result = pre.instantiate_async(&mut store) => Ok(result),
+            fault = host::watchdog(clock) => Err(fault),
+        };
         let mut instance =
-            PluginInstance { store, bindings: None, source: source.clone(), poisoned: false, info: None };
-        let bindings = match bindings {
+            PluginInstance { store, bindings: None, source: source.clone(), poisoned: false, info: None, guest };
+        let bindings = match instance.settle(instantiated) {
             Ok(b) => b,
             Err(e) => return Err(instance.fail("instantiate", e)),
         };
         instance.bindings = Some(bindings);
-        let info = call!(instance, "info", call_info())?;
+        let mut info = call!(instance, "info", Request::None, call_info())?;
+        clean_info(&mut info);
         if info.id != source.manifest.id {
             return Err(load_err(format!(
                 "the component says its id is `{}` but its manifest says `{}`",
@@ -356,6 +420,23 @@ pub struct PluginInstance {
     poisoned: bool,
     /// What the plugin said about itself when it was loaded.
     info: Option<wit::PluginInfo>,
+    /// Its time budget per call.
+    guest: Duration,
+}
+
+impl Drop for PluginInstance {
+    fn drop(&mut self) {
+        let state = self.store.data();
+        let (suppressed, dropped) = (state.chatter.suppressed, state.denials_dropped);
+        if suppressed > 0 || dropped > 0 {
+            tracing::warn!(
+                plugin = %state.plugin,
+                "{} more messages from this plugin were not shown{}",
+                suppressed + dropped,
+                if tracing::enabled!(tracing::Level::DEBUG) { "" } else { " (run with -v to see more)" }
+            );
+        }
+    }
 }
 
 impl PluginInstance {
@@ -371,15 +452,30 @@ impl PluginInstance {
         &self.source
     }
 
-    fn begin(&mut self, function: &'static str) -> Result<(), PluginError> {
+    fn begin(&mut self, function: &'static str, request: Request) -> Result<(), PluginError> {
         if self.poisoned {
             return Err(PluginError::Poisoned { plugin: self.id().to_string(), function });
         }
         let state = self.store.data_mut();
-        state.begin_call();
-        state.fault = None;
+        state.begin_call(CallContext::new(function, request));
+        // image-pull may run as long as its rule allows.
+        let wall = if function == "image-pull" { PULL_CALL_WALL } else { DEFAULT_CALL_WALL };
+        if state.clock.wall_budget != wall {
+            state.clock = Arc::new(CallClock::new(self.guest, wall));
+        }
         self.store.set_epoch_deadline(1);
         Ok(())
+    }
+
+    /// The result of a call raced against the watchdog.
+    fn settle<T>(&mut self, outcome: Result<wasmtime::Result<T>, Fault>) -> wasmtime::Result<T> {
+        match outcome {
+            Ok(result) => result,
+            Err(fault) => {
+                self.store.data_mut().fault = Some(fault);
+                Err(wasmtime::Error::msg("the call ran out of time"))
+            }
+        }
     }
 
     fn finish<T>(&mut self, function: &'static str, result: wasmtime::Result<T>) -> Result<T, PluginError> {
@@ -390,9 +486,10 @@ impl PluginInstance {
     fn flush_guest_output(&mut self, function: &str) {
         let out = self.store.data().guest_output.take();
         if !out.is_empty() {
-            let plugin = self.id().to_string();
-            for line in String::from_utf8_lossy(&out).lines() {
-                tracing::debug!(%plugin, "({function}) {line}");
+            let text = String::from_utf8_lossy(&out).into_owned();
+            let state = self.store.data_mut();
+            for line in text.lines() {
+                state.say(tracing::Level::DEBUG, &format!("({function}) {}", text::line(line)));
             }
         }
     }
@@ -409,16 +506,29 @@ impl PluginInstance {
                     Some(trap) => trap.to_string(),
                     None => format!("{e}"),
                 };
-                PluginError::Trap { plugin, function, message }
+                PluginError::Trap { plugin, function, message: text::block(&message) }
             }
         }
     }
 
+    /// A plugin's answer, cleaned; an error is told in the host's own words
+    /// when the host knows better (a refusal or a timeout in this call).
     fn runtime<T>(&self, function: &'static str, r: Result<T, wit::RuntimeError>) -> Result<T, PluginError> {
-        r.map_err(|error| PluginError::Runtime { plugin: self.id().to_string(), function, error })
+        r.map_err(|mut error| {
+            let state = self.store.data();
+            if let Some(d) = &state.call_denial {
+                return PluginError::Denied(d.clone());
+            }
+            if let (Some(killed), wit::RuntimeError::TimedOut(_)) = (&state.call_timeout, &error) {
+                error = wit::RuntimeError::TimedOut(killed.clone());
+            }
+            clean_error(&mut error);
+            PluginError::Runtime { plugin: self.id().to_string(), function, error }
+        })
     }
 
-    /// Refusals the broker issued during this instance's life.
+    /// Refusals the broker issued during this instance's life (the first
+    /// few dozen).
     pub fn denials(&self) -> &[Denial] {
         &self.store.data().denials
     }
@@ -429,66 +539,106 @@ impl PluginInstance {
     }
 
     pub async fn detect(&mut self) -> Result<wit::Availability, PluginError> {
-        call!(self, "detect", call_detect())
+        let mut a = call!(self, "detect", Request::None, call_detect())?;
+        for s in [&mut a.version, &mut a.reason, &mut a.hint].into_iter().flatten() {
+            *s = text::line(s);
+        }
+        Ok(a)
     }
 
     pub async fn image_exists(&mut self, image: &str) -> Result<bool, PluginError> {
-        let r = call!(self, "image-exists", call_image_exists(image))?;
+        let r = call!(self, "image-exists", Request::Image(image.into()), call_image_exists(image))?;
         self.runtime("image-exists", r)
     }
 
     pub async fn image_pull(&mut self, image: &str) -> Result<(), PluginError> {
-        let r = call!(self, "image-pull", call_image_pull(image))?;
+        let r = call!(self, "image-pull", Request::Image(image.into()), call_image_pull(image))?;
         self.runtime("image-pull", r)
     }
 
     pub async fn create(&mut self, spec: &wit::ContainerSpec) -> Result<String, PluginError> {
-        let r = call!(self, "create", call_create(spec))?;
-        self.runtime("create", r)
+        let r = call!(self, "create", Request::Create(Box::new(spec.clone())), call_create(spec))?;
+        let id = self.runtime("create", r)?;
+        self.container_id("create", id)
     }
 
     pub async fn start(&mut self, id: &str) -> Result<(), PluginError> {
-        let r = call!(self, "start", call_start(&id.to_string()))?;
+        let id = id.to_string();
+        let r = call!(self, "start", Request::Container(id.clone()), call_start(&id))?;
         self.runtime("start", r)
     }
 
     pub async fn stop(&mut self, id: &str, grace_secs: Option<u32>) -> Result<(), PluginError> {
-        let r = call!(self, "stop", call_stop(&id.to_string(), grace_secs))?;
+        let id = id.to_string();
+        let r = call!(self, "stop", Request::Container(id.clone()), call_stop(&id, grace_secs))?;
         self.runtime("stop", r)
     }
 
     pub async fn remove(&mut self, id: &str, force: bool) -> Result<(), PluginError> {
-        let r = call!(self, "remove", call_remove(&id.to_string(), force))?;
+        let id = id.to_string();
+        let r = call!(self, "remove", Request::Container(id.clone()), call_remove(&id, force))?;
         self.runtime("remove", r)
     }
 
     pub async fn inspect(&mut self, id: &str) -> Result<Option<wit::ContainerInfo>, PluginError> {
-        let r = call!(self, "inspect", call_inspect(&id.to_string()))?;
-        self.runtime("inspect", r)
+        let id = id.to_string();
+        let r = call!(self, "inspect", Request::Container(id.clone()), call_inspect(&id))?;
+        let mut info = self.runtime("inspect", r)?;
+        if let Some(info) = &mut info {
+            clean_container(info);
+        }
+        Ok(info)
     }
 
+    /// The containers matching every selector. alca checks the labels
+    /// itself: an entry the plugin returns that does not match is dropped.
     pub async fn list_containers(
         &mut self,
         selector: &[wit::LabelSelector],
         include_stopped: bool,
     ) -> Result<Vec<wit::ContainerInfo>, PluginError> {
-        let r = call!(self, "list-containers", call_list_containers(selector, include_stopped))?;
-        self.runtime("list-containers", r)
+        let request = Request::List(selector.to_vec());
+        let r = call!(self, "list-containers", request, call_list_containers(selector, include_stopped))?;
+        let mut infos = self.runtime("list-containers", r)?;
+        if infos.len() > MAX_LISTED {
+            tracing::warn!(plugin = %self.id(), "listed {} containers; alca looks at the first {MAX_LISTED}", infos.len());
+            infos.truncate(MAX_LISTED);
+        }
+        let before = infos.len();
+        infos.retain(|info| {
+            selector.iter().all(|s| {
+                info.labels.iter().any(|kv| kv.key == s.key && s.value.as_ref().is_none_or(|v| *v == kv.value))
+            })
+        });
+        if infos.len() != before {
+            tracing::warn!(plugin = %self.id(), "listed {} containers that do not match the selector; ignored", before - infos.len());
+        }
+        infos.iter_mut().for_each(clean_container);
+        Ok(infos)
     }
 
     pub async fn exec(&mut self, req: &wit::ExecRequest) -> Result<wit::ExecOutput, PluginError> {
-        let r = call!(self, "exec", call_exec(req))?;
-        self.runtime("exec", r)
+        let r = call!(self, "exec", Request::Exec(Box::new(req.clone())), call_exec(req))?;
+        let mut out = self.runtime("exec", r)?;
+        for bytes in [&mut out.stdout, &mut out.stderr] {
+            if bytes.len() > MAX_EXEC_OUTPUT {
+                bytes.truncate(MAX_EXEC_OUTPUT);
+                out.truncated = true;
+            }
+        }
+        Ok(out)
     }
 
     /// Asks for an exec plan and checks it against the grant (as an
-    /// interactive use); the result is ready to run on the terminal.
+    /// interactive use, bound to `req`); the result is ready to run on the
+    /// terminal.
     pub async fn exec_plan(&mut self, req: &wit::ExecRequest) -> Result<AttachedCommand, PluginError> {
-        let r = call!(self, "exec-plan", call_exec_plan(req))?;
+        let r = call!(self, "exec-plan", Request::Exec(Box::new(req.clone())), call_exec_plan(req))?;
         let plan = self.runtime("exec-plan", r)?;
         let env: Vec<(String, String)> = plan.env.into_iter().map(|kv| (kv.key, kv.value)).collect();
         let broker = self.store.data().broker.clone();
-        broker.plan(&plan.program, &plan.args, &env).map_err(|e| match e {
+        let checked = broker.plan(&plan.program, &plan.args, &env, &self.store.data().call);
+        checked.map_err(|e| match e {
             SpawnError::Denied(d) => {
                 tracing::warn!("{d}");
                 PluginError::Denied(d)
@@ -499,5 +649,71 @@ impl PluginInstance {
                 error: wit::RuntimeError::NotAvailable(other.to_string()),
             },
         })
+    }
+
+    /// A container id from the plugin: one token of printable characters.
+    fn container_id(&self, function: &'static str, id: String) -> Result<String, PluginError> {
+        let valid = !id.is_empty() && id.len() <= 256 && id.chars().all(|c| c.is_ascii_graphic());
+        if valid {
+            Ok(id)
+        } else {
+            Err(PluginError::Runtime {
+                plugin: self.id().to_string(),
+                function,
+                error: wit::RuntimeError::Parse(format!(
+                    "the plugin returned an invalid container id `{}`",
+                    text::line(&id)
+                )),
+            })
+        }
+    }
+}
+
+/// Captured output of `exec` alca keeps, per stream.
+const MAX_EXEC_OUTPUT: usize = 4 * 1024 * 1024;
+
+fn clean_info(info: &mut wit::PluginInfo) {
+    for s in [&mut info.id, &mut info.name, &mut info.runtime, &mut info.version] {
+        *s = text::line(s);
+    }
+}
+
+fn clean_container(info: &mut wit::ContainerInfo) {
+    for s in [&mut info.id, &mut info.name, &mut info.image] {
+        *s = text::line(s);
+    }
+    for s in [&mut info.created_at, &mut info.started_at].into_iter().flatten() {
+        *s = text::line(s);
+    }
+    info.labels.truncate(512);
+    for kv in &mut info.labels {
+        kv.key = text::line(&kv.key);
+        kv.value = text::line(&kv.value);
+    }
+    info.ip_addresses.truncate(64);
+    for ip in &mut info.ip_addresses {
+        *ip = text::line(ip);
+    }
+}
+
+fn clean_error(e: &mut wit::RuntimeError) {
+    use wit::RuntimeError as E;
+    match e {
+        E::CommandFailed(f) => {
+            f.program = text::line(&f.program);
+            f.args.truncate(256);
+            for a in &mut f.args {
+                *a = text::line(a);
+            }
+            f.stderr_tail = text::block(&f.stderr_tail);
+        }
+        E::NotAvailable(s)
+        | E::NotFound(s)
+        | E::Conflict(s)
+        | E::InvalidSpec(s)
+        | E::Unsupported(s)
+        | E::Denied(s)
+        | E::TimedOut(s)
+        | E::Parse(s) => *s = text::block(s),
     }
 }

@@ -67,6 +67,7 @@ pub fn create_args(flavor: &Flavor, spec: &ContainerSpec) -> Result<Vec<String>,
                 }
                 opt("--volume", v);
             }
+            MountKind::Tmpfs if m.read_only => opt("--tmpfs", format!("{}:ro", m.target)),
             MountKind::Tmpfs => opt("--tmpfs", m.target.clone()),
         }
     }

@@ -1,0 +1,459 @@
+use super::*;
+use crate::plugin::bind::{Request, tests::spec};
+use crate::plugin::wit;
+
+fn manifest(programs: &str) -> Manifest {
+    let text = format!("id = \"t\"\nname = \"T\"\nversion = \"1\"\nruntime = \"t\"\n{programs}");
+    Manifest::parse(&text, "t/alca-plugin.toml").unwrap()
+}
+
+fn v(args: &[&str]) -> Vec<String> {
+    args.iter().map(|s| s.to_string()).collect()
+}
+
+fn none() -> CallContext {
+    CallContext::new("detect", Request::None)
+}
+
+/// A small manifest in the style of the built-ins, plus free rules.
+fn docker() -> Manifest {
+    manifest(
+        r#"
+[[programs]]
+name = "docker"
+env = ["DOCKER_HOST"]
+set-env = ["DOCKER_CLI_HINTS"]
+deny = ["--privileged", "--network=host", "--network=container:*", "--pid", "--cap-add=ALL", "--volume=/etc/**"]
+allow = [
+  { args = ["version", "--format", "*"] },
+  { args = ["ps", "**"] },
+  { args = ["container", "create"], interspersed = false, options = ["--name=*", "--label=*", "--init", "--restart=unless-stopped", "--network=*", "-v|--volume=*", "--cap-add={cap-add}"], operands = ["**"] },
+  { args = ["container", "exec"], interspersed = false, options = ["-i|--interactive", "-t|--tty", "--env=*"], operands = ["*", "**"], interactive = true },
+  { args = ["cp"], options = ["--archive"], operands = ["/srv/**", "/tmp/*"] },
+]
+"#,
+    )
+}
+
+fn ok(m: &Manifest, args: &[&str]) {
+    if let Err(d) = check(m, "docker", &v(args), &[], Use::Spawn, &none()) {
+        panic!("{args:?} should pass: {d}");
+    }
+}
+
+fn denied(m: &Manifest, args: &[&str]) -> String {
+    match check(m, "docker", &v(args), &[], Use::Spawn, &none()) {
+        Ok(_) => panic!("{args:?} should be denied"),
+        Err(d) => d.to_string(),
+    }
+}
+
+#[test]
+fn exact_and_wildcard_prefixes() {
+    let m = docker();
+    ok(&m, &["version", "--format", "{{json .}}"]);
+    denied(&m, &["version", "--format"]);
+    denied(&m, &["version", "--format", "x", "extra"]);
+    ok(&m, &["ps"]);
+    ok(&m, &["ps", "-a", "--filter", "label=x"]);
+    let e = denied(&m, &["system", "prune", "-af"]);
+    assert!(e.contains("no `allow` rule"), "{e}");
+    assert!(e.contains(r#"{ args = ["system", "prune", "**"] }"#), "{e}");
+}
+
+#[test]
+fn undeclared_program_names_the_grant_to_add() {
+    let m = docker();
+    let d = check(&m, "curl", &v(&["https://example.com"]), &[], Use::Spawn, &none()).unwrap_err();
+    let e = d.to_string();
+    assert!(e.contains("\"curl\" is not among the programs"), "{e}");
+    assert!(e.contains("[[programs]]\n    name = \"curl\""), "{e}");
+    assert!(check(&m, "/usr/bin/docker", &[], &[], Use::Spawn, &none()).is_err());
+    assert!(check(&m, "", &[], &[], Use::Spawn, &none()).is_err());
+}
+
+#[test]
+fn denied_arguments_in_unparsed_rules_are_found_everywhere() {
+    let m = docker();
+    for args in [
+        &["ps", "--privileged"][..],
+        &["ps", "--privileged=true"],
+        &["ps", "--privileged=false"],
+        &["ps", "--network=host"],
+        &["ps", "--network", "host"],
+        &["ps", "--network=container:abc"],
+        &["ps", "--pid=host"],
+        &["ps", "--pid", "container:x"],
+        // No `--` shield where the arguments cannot be parsed.
+        &["ps", "--", "--privileged"],
+        &["ps", "--label", "--", "--network=host"],
+    ] {
+        let e = denied(&m, args);
+        assert!(e.contains("is denied by `deny"), "{args:?}: {e}");
+    }
+    ok(&m, &["ps", "--network=bridge"]);
+    ok(&m, &["ps", "--networkx=host"]);
+}
+
+#[test]
+fn one_parse_decides_where_the_operands_start() {
+    let m = docker();
+    // The issue's example: `--label` takes `--` as its value; what follows
+    // is read as options again, and `--network host` is denied.
+    let e = denied(&m, &["container", "create", "--label", "--", "--network=host", "--cap-add=ALL", "img"]);
+    assert!(e.contains("argument `--network host` is denied"), "{e}");
+    let e = denied(&m, &["container", "create", "--label=--", "--network", "host", "img"]);
+    assert!(e.contains("`--network host` is denied"), "{e}");
+    // ...and `--cap-add` is bound: nothing to add in this request.
+    let e = denied(&m, &["container", "create", "--label", "--", "--cap-add=sys_admin", "img"]);
+    assert!(e.contains("`--cap-add sys_admin`"), "{e}");
+    // A literal `--` where an option is expected ends the options.
+    ok(&m, &["container", "create", "--label", "x", "--", "img", "--privileged", "--network=host"]);
+    // create/exec stop at the first operand: the rest is the container's command.
+    ok(&m, &["container", "create", "--init", "img", "--privileged", "--network=host"]);
+    ok(&m, &["container", "exec", "-it", "c1", "grep", "--privileged", "notes"]);
+    // Short spellings and clusters are the same options.
+    let e = denied(&m, &["container", "create", "-v/etc/shadow:/x", "img"]);
+    assert!(e.contains("is denied by `deny = [\"--volume=/etc/**\"]`"), "{e}");
+    let e = denied(&m, &["container", "create", "--volume=/etc/../etc/passwd:/x", "img"]);
+    assert!(e.contains("is denied"), "lexically normalised before the deny check: {e}");
+    let e = denied(&m, &["container", "exec", "-itu", "root", "c1", "sh"]);
+    assert!(e.contains("option `-u` is not among the rule's `options`"), "{e}");
+}
+
+#[test]
+fn options_allowlist() {
+    let m = docker();
+    ok(&m, &["container", "create", "--name", "n", "--label=a=b", "--init", "--", "img", "sleep", "1"]);
+    ok(&m, &["container", "create", "--restart=unless-stopped", "--", "img"]);
+    ok(&m, &["container", "create"]);
+    let e = denied(&m, &["container", "create", "--runtime", "/tmp/evil", "--", "img"]);
+    assert!(e.contains("option `--runtime` is not among the rule's `options`"), "{e}");
+    let e = denied(&m, &["container", "create", "--restart=always", "--", "img"]);
+    assert!(e.contains("value `always` of option `--restart`"), "{e}");
+    let e = denied(&m, &["container", "create", "--init=yes", "--", "img"]);
+    assert!(e.contains("takes no value"), "{e}");
+    ok(&m, &["container", "create", "--init=false", "--", "img"]);
+    let e = denied(&m, &["container", "create", "--name"]);
+    assert!(e.contains("needs a value"), "{e}");
+    let e = denied(&m, &["container", "create", "--priv", "img"]);
+    assert!(e.contains("`--priv` is not among"), "no abbreviations: {e}");
+    // deny wins over an allowed option
+    let e = denied(&m, &["container", "create", "--network", "host", "--", "img"]);
+    assert!(e.contains("is denied"), "{e}");
+}
+
+#[test]
+fn operands_and_path_patterns() {
+    let m = docker();
+    ok(&m, &["cp", "/srv/a/b", "/tmp/x"]);
+    ok(&m, &["cp", "--archive", "/srv/a", "/tmp/x"]);
+    for bad in [
+        &["cp", "/srv/../etc", "/tmp/x"][..],
+        &["cp", "/srvx/a", "/tmp/x"],
+        &["cp", "/srv/a", "/tmp/x/y"],
+        &["cp", "/srv/a", "/tmp/../x"],
+        &["cp", "/srv/a", "/tmp/./x"],
+        &["cp", "/srv/a"],
+        &["cp", "/srv/a", "/tmp/x", "/tmp/y"],
+    ] {
+        let e = denied(&m, bad);
+        assert!(e.contains("operand"), "{bad:?}: {e}");
+    }
+}
+
+#[test]
+fn environment_the_plugin_sets() {
+    let m = docker();
+    let ctx = none();
+    assert!(check(&m, "docker", &v(&["ps"]), &["DOCKER_CLI_HINTS"], Use::Spawn, &ctx).is_ok());
+    let e = check(&m, "docker", &v(&["ps"]), &["LD_PRELOAD"], Use::Spawn, &ctx).unwrap_err().to_string();
+    assert!(e.contains("LD_PRELOAD is not granted"), "{e}");
+    // Passed through from the user, never set by the plugin.
+    let e = check(&m, "docker", &v(&["ps"]), &["DOCKER_HOST"], Use::Spawn, &ctx).unwrap_err().to_string();
+    assert!(e.contains("comes from the user's environment; the plugin may not set it"), "{e}");
+}
+
+#[test]
+fn interactive_needs_an_interactive_rule() {
+    let m = docker();
+    let exec = v(&["container", "exec", "--interactive", "--tty", "--", "c", "sh"]);
+    assert!(check(&m, "docker", &exec, &[], Use::Interactive, &none()).is_ok());
+    let e = check(&m, "docker", &v(&["ps", "-a"]), &[], Use::Interactive, &none()).unwrap_err().to_string();
+    assert!(e.contains("not `interactive = true`"), "{e}");
+    assert!(e.contains("interactive = true }"), "{e}");
+}
+
+#[test]
+fn nul_bytes_are_refused() {
+    let m = docker();
+    assert!(denied(&m, &["ps", "a\0b"]).contains("NUL"));
+}
+
+#[test]
+fn rule_and_program_timeouts() {
+    let m = manifest(
+        "[[programs]]\nname = \"docker\"\nmax-timeout-secs = 10\nallow = [{ args = [\"pull\", \"**\"], max-timeout-secs = 99 }, { args = [\"ps\"] }]\n",
+    );
+    let a = check(&m, "docker", &v(&["pull", "x"]), &[], Use::Spawn, &none()).unwrap();
+    assert_eq!(a.max_timeout_secs(), 99);
+    let a = check(&m, "docker", &v(&["ps"]), &[], Use::Spawn, &none()).unwrap();
+    assert_eq!(a.max_timeout_secs(), 10);
+}
+
+#[test]
+fn value_patterns() {
+    let p = |s: &str| ValuePattern::parse(s).unwrap();
+    assert!(p("a*").matches("abc"));
+    assert!(p("*").matches(""));
+    assert!(!p("abc").matches("abcd"));
+    assert!(ValuePattern::parse("a*b").is_err());
+    assert!(p("/data/**").matches("/data/x/y"));
+    assert!(p("/data/**").matches("/data"));
+    assert!(!p("/data/**").matches("/database"));
+    assert!(!p("/data/**").matches("/data/../etc"));
+    assert!(p("/data/*").matches("/data/x"));
+    assert!(!p("/data/*").matches("/data/x/y"));
+    assert!(!p("/data/*").matches("/data"));
+    assert!(p("/").matches("/"));
+    assert!(ValuePattern::parse("/a/**/b").is_err());
+    assert!(ValuePattern::parse("/a/x*").is_err());
+    assert!(ValuePattern::parse("/a/../b").is_err());
+    assert_eq!(p("{mount}"), ValuePattern::Bound(Placeholder::Mount));
+}
+
+#[test]
+fn rendered_commands_are_safe_and_bounded() {
+    let r = render_command("docker", &v(&["run", "a\x1b]0;pwned\x07", "b\rc"]));
+    assert!(!r.contains('\x1b') && !r.contains('\r') && !r.contains('\x07'), "{r:?}");
+    let huge: Vec<String> = (0..10_000).map(|i| format!("arg{i}")).collect();
+    let r = render_command("docker", &huge);
+    assert!(r.len() < 2200 && r.ends_with("more arguments)"), "{}", r.len());
+    let d = check(&docker(), "docker", &huge, &[], Use::Spawn, &none()).unwrap_err();
+    assert!(d.to_string().len() < 8 * 1024);
+    let manifest_path = "t/alca-plugin.toml";
+    assert!(d.to_string().contains(manifest_path));
+    assert!(!d.for_plugin().contains(manifest_path), "no host paths for the plugin: {}", d.for_plugin());
+}
+
+// --- The built-in grants, bound to what alca asks for -----------------------
+
+const BUILTINS: [(&str, &str); 2] = [
+    ("docker", include_str!("../../../../plugins/docker/alca-plugin.toml")),
+    ("podman", include_str!("../../../../plugins/podman/alca-plugin.toml")),
+];
+
+fn builtin(id: &str) -> Manifest {
+    let text = BUILTINS.iter().find(|(i, _)| *i == id).unwrap().1;
+    Manifest::parse(text, "built-in").unwrap()
+}
+
+/// What docker-compat's `create_args` produces for `spec()`.
+fn create_args(s: &wit::ContainerSpec) -> Vec<String> {
+    let mut a = v(&["container", "create", "--name", &s.name]);
+    for kv in &s.labels {
+        a.extend(["--label".into(), format!("{}={}", kv.key, kv.value)]);
+    }
+    for kv in &s.env {
+        a.extend(["--env".into(), format!("{}={}", kv.key, kv.value)]);
+    }
+    a.extend(["--workdir".into(), "/workspace".into()]);
+    for m in &s.mounts {
+        match m.kind {
+            wit::MountKind::Tmpfs => a.extend(["--tmpfs".into(), m.target.clone()]),
+            _ => a.extend([
+                "--volume".into(),
+                format!("{}:{}{}", m.source, m.target, if m.read_only { ":ro" } else { "" }),
+            ]),
+        }
+    }
+    a.extend(v(&["--publish", "127.0.0.1:8080:80", "--cpus", "1.5", "--memory", "2147483648b"]));
+    a.extend(v(&["--cap-drop", "ALL", "--cap-add", "CHOWN", "--cap-add", "KILL", "--restart", "unless-stopped"]));
+    a.extend(v(&["--pull=never", "--", &s.image]));
+    a.extend(s.command.iter().cloned());
+    a
+}
+
+fn create_ctx() -> CallContext {
+    CallContext::new("create", Request::Create(Box::new(spec())))
+}
+
+fn check_in(id: &str, args: &[String], ctx: &CallContext) -> Result<(), String> {
+    check(&builtin(id), id, args, &[], Use::Spawn, ctx).map(drop).map_err(|d| d.to_string())
+}
+
+/// Replaces the `--cap-drop ALL` pair and inserts `extra` before `--pull=never`.
+fn with(base: &[String], remove: &[&str], extra: &[&str]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < base.len() {
+        if remove.contains(&base[i].as_str()) {
+            i += 2;
+            continue;
+        }
+        if base[i] == "--pull=never" {
+            out.extend(extra.iter().map(|s| s.to_string()));
+        }
+        out.push(base[i].clone());
+        i += 1;
+    }
+    out
+}
+
+#[test]
+fn builtin_grants_allow_exactly_the_requested_container() {
+    for (id, _) in BUILTINS {
+        let ctx = create_ctx();
+        let good = create_args(&spec());
+        check_in(id, &good, &ctx).unwrap_or_else(|e| panic!("{id}: the legitimate create is refused: {e}"));
+
+        let project = "/home/u/proj";
+        let attacks: Vec<(Vec<String>, &str)> = vec![
+            (with(&good, &[], &["--label", "--", "--network=host", "--cap-add=ALL"]), "denied"),
+            (with(&good, &[], &["--label=--", "--network", "host"]), "denied"),
+            (with(&good, &[], &["--network", "HOST"]), "default network"),
+            (with(&good, &[], &["--network=bridge"]), "default network"),
+            (with(&good, &[], &["--network", "slirp4netns"]), "default network"),
+            (with(&good, &[], &["--network=ns:/proc/1/ns/net"]), "default network"),
+            (with(&good, &[], &["--network=pasta"]), "default network"),
+            (with(&good, &[], &["--cap-add", "sys_admin"]), "capability SYS_ADMIN"),
+            (with(&good, &[], &["--cap-add=cap_sys_ptrace"]), "capability SYS_PTRACE"),
+            (with(&good, &[], &["--cap-add=all"]), "denied"),
+            (with(&good, &["--cap-drop"], &[]), "drop capability ALL"),
+            (with(&good, &["--cap-drop"], &["--cap-drop", "CHOWN"]), "capability CHOWN"),
+            (with(&good, &[], &["--volume=/:/host"]), "mount `/:/host`"),
+            (with(&good, &[], &["--volume", &format!("{project}/../..:/up")]), "normal form"),
+            (with(&good, &[], &["--volume", &format!("{project}/sub/..:/workspace")]), "normal form"),
+            (with(&good, &[], &["--volume", &format!("{project}:/workspace:rshared")]), "option `rshared`"),
+            (with(&good, &[], &["--volume=/data:/data:rw"]), "option `rw`"),
+            (with(&good, &[], &["--tmpfs", "/tmp:exec"]), "option `exec`"),
+            (with(&good, &[], &["--publish", "2222:22"]), "published port"),
+            (with(&good, &[], &["--publish", "0.0.0.0:8080:80"]), "published port"),
+            (with(&good, &[], &["--env", "LD_PRELOAD=/x.so"]), "LD_PRELOAD"),
+            (with(&good, &[], &["--env", "DOCKER_HOST"]), "copy the variable"),
+            (with(&good, &[], &["--user", "0"]), "did not ask for a user"),
+            (with(&good, &[], &["--entrypoint", "sh"]), "entrypoint"),
+            (with(&good, &[], &["--init"]), "init process"),
+            (with(&good, &[], &["--label", "alca.project.id=someone-else"]), "label"),
+            (with(&good, &[], &["--name", "alca-other"]), "container name"),
+            (with(&good, &[], &["--memory", "4g"]), "memory limit"),
+            (with(&good, &["--memory"], &[]), "memory limit"),
+            (with(&good, &["--cpus"], &[]), "CPU limit"),
+            (with(&good, &[], &["--restart", "always"]), "restart policy"),
+            (with(&good, &[], &["--privileged"]), "option `--privileged`"),
+            (with(&good, &[], &["--privileged=false"]), "option `--privileged`"),
+            (with(&good, &[], &["-v", "/:/host"]), "option `-v`"),
+            (with(&good, &[], &["--mount", "type=bind,src=/,dst=/host"]), "option `--mount`"),
+            (with(&good, &[], &["--security-opt", "seccomp=unconfined"]), "option `--security-opt`"),
+            (with(&good, &[], &["--pid=host"]), "option `--pid`"),
+            (with(&good, &[], &["--userns", "host"]), "option `--userns`"),
+            (with(&good, &[], &["--device", "/dev/sda"]), "option `--device`"),
+            (with(&good, &[], &["--net=host"]), "option `--net`"),
+            (with(&good, &[], &["--runtime", "/tmp/evil"]), "option `--runtime`"),
+            (with(&good, &[], &["--pull=always"]), "value `always`"),
+        ];
+        for (argv, needle) in attacks {
+            match check_in(id, &argv, &ctx) {
+                Ok(()) => panic!("{id}: allowed {argv:?}"),
+                Err(e) => assert!(e.contains(needle), "{id}: {argv:?}: {e:?} should mention {needle:?}"),
+            }
+        }
+
+        // Operand games: the image and the command are the spec's.
+        let tail = good.iter().position(|a| a == "--").unwrap();
+        let mut swapped = good.clone();
+        swapped[tail + 1] = "evil:latest".into();
+        assert!(check_in(id, &swapped, &ctx).unwrap_err().contains("`evil:latest` is not the image"));
+        let mut longer = good.clone();
+        longer.push("--privileged".into());
+        assert!(check_in(id, &longer, &ctx).unwrap_err().contains("command line"));
+        // Without `--`, the first operand ends the options (create is not interspersed).
+        let mut no_dash = good.clone();
+        no_dash.remove(tail);
+        check_in(id, &no_dash, &ctx).expect("the same container, spelled without `--`");
+        no_dash.insert(tail + 1, "--privileged".into());
+        assert!(check_in(id, &no_dash, &ctx).unwrap_err().contains("command line"));
+        // Global options before the subcommand never match a rule.
+        let mut global = v(&["--host", "tcp://10.0.0.1:2375"]);
+        global.extend(good.iter().cloned());
+        assert!(check_in(id, &global, &ctx).is_err());
+        // The same create in a call that is not a create binds nothing.
+        assert!(check_in(id, &good, &none()).unwrap_err().contains("`detect` request has no"));
+    }
+}
+
+#[test]
+fn builtin_grants_touch_only_the_requested_containers() {
+    for (id, _) in BUILTINS {
+        let c = |s: &str| CallContext::new("start", Request::Container(s.into()));
+        check_in(id, &v(&["container", "start", "--", "c1"]), &c("c1")).unwrap();
+        check_in(id, &v(&["container", "start", "c1"]), &c("c1")).unwrap();
+        for (argv, ctx) in [
+            (v(&["container", "start", "--", "victim"]), c("c1")),
+            (v(&["container", "start", "c1", "victim"]), c("c1")),
+            (v(&["container", "stop", "--time", "1", "--", "victim"]), c("c1")),
+            (v(&["container", "rm", "--force", "victim"]), c("c1")),
+            (v(&["container", "inspect", "--", "c1", "victim"]), c("c1")),
+            (v(&["container", "inspect", "victim"]), CallContext::new("detect", Request::None)),
+        ] {
+            let e = check_in(id, &argv, &ctx).unwrap_err();
+            assert!(e.contains("`victim`"), "{id}: {argv:?}: {e}");
+        }
+
+        // A listing must filter by the request's selector; what it prints
+        // may then be inspected in the same call.
+        let selector = wit::LabelSelector { key: "alca.project.id".into(), value: Some("p1".into()) };
+        let mut list = CallContext::new("list-containers", Request::List(vec![selector]));
+        let ls = |extra: &[&str]| {
+            let mut a = v(&["container", "ls", "--quiet", "--no-trunc", "--all"]);
+            a.extend(v(extra));
+            a
+        };
+        check_in(id, &ls(&["--filter", "label=alca.project.id=p1"]), &list).unwrap();
+        for (extra, needle) in [
+            (&[][..], "does not filter by"),
+            (&["--filter", "label=alca.project.id"], "not one of the label selectors"),
+            (&["--filter", "label=alca.project.id=p2"], "not one of the label selectors"),
+            (&["--filter", "label=alca.project.id=p1", "--filter", "name=x"], "not one of the label selectors"),
+            (&["--filter", "label=alca.project.id=p1", "--format", "victim"], "option `--format`"),
+        ] {
+            let e = check_in(id, &ls(extra), &list).unwrap_err();
+            assert!(e.contains(needle), "{id}: {extra:?}: {e}");
+        }
+        assert!(check_in(id, &v(&["container", "inspect", "--", "abc"]), &list).is_err());
+        list.remember(b"abc\ndef\n");
+        check_in(id, &v(&["container", "inspect", "--", "abc", "def"]), &list).unwrap();
+        assert!(check_in(id, &v(&["container", "inspect", "--", "abc", "victim"]), &list).is_err());
+
+        // exec: the container, the argv, the options alca asked for.
+        let req = wit::ExecRequest {
+            container: "c1".into(),
+            argv: v(&["grep", "--privileged", "notes"]),
+            tty: false,
+            interactive: true,
+            user: None,
+            workdir: Some("/workspace".into()),
+            env: vec![wit::KeyValue { key: "A".into(), value: "1".into() }],
+        };
+        let exec = CallContext::new("exec-plan", Request::Exec(Box::new(req)));
+        let base = v(&["container", "exec", "--interactive", "--workdir", "/workspace", "--env", "A=1", "--", "c1"]);
+        let plan = |tail: &[&str]| {
+            let mut a = base.clone();
+            a.extend(v(tail));
+            check(&builtin(id), id, &a, &[], Use::Interactive, &exec).map(drop).map_err(|d| d.to_string())
+        };
+        plan(&["grep", "--privileged", "notes"]).unwrap();
+        assert!(plan(&["sh"]).unwrap_err().contains("command line"));
+        let mut to_victim = base.clone();
+        *to_victim.last_mut().unwrap() = "victim".into();
+        to_victim.extend(v(&["grep", "--privileged", "notes"]));
+        assert!(check_in(id, &to_victim, &exec).unwrap_err().contains("container `victim`"));
+        for extra in [&["--tty"][..], &["--user", "0"], &["--env", "B=2"], &["--privileged"], &["--workdir", "/"]] {
+            let mut a = v(&["container", "exec"]);
+            a.extend(v(extra));
+            a.extend(base[2..].iter().cloned());
+            a.extend(v(&["grep", "--privileged", "notes"]));
+            assert!(check_in(id, &a, &exec).is_err(), "{id}: {extra:?}");
+        }
+    }
+}
