@@ -59,6 +59,9 @@ pub enum Error {
     #[error("mount source {} does not exist (from {})", .path.display(), .config.display())]
     MountSource { path: PathBuf, config: PathBuf },
 
+    #[error("mount source {} is inside the project but leads to {}, outside it (through a symbolic link)", .path.display(), .real.display())]
+    MountEscapes { path: PathBuf, real: PathBuf, root: PathBuf },
+
     #[error("commands.up failed {}", match .code { Some(c) => format!("with exit code {c}"), None => "(killed by a signal)".into() })]
     SetupFailed { code: Option<i32>, output: String },
 }
@@ -78,7 +81,7 @@ impl Error {
             Error::Config(_) => "fix the file and run the command again".into(),
             Error::Settings { .. } => "fix or remove the file and run the command again".into(),
             Error::State { path, .. } => format!(
-                "if it cannot be repaired, remove {} and run `alca up`; a container left behind keeps its `alca.project.id` label and can be removed with the engine's CLI",
+                "run `alca down`: it removes the containers made for this directory and sets {} aside; then `alca up` starts afresh",
                 path.display()
             ),
             Error::Io { .. } => return None,
@@ -100,6 +103,10 @@ impl Error {
             }
             Error::RuntimeChanged { old, .. } => format!("run `alca down` to remove the container from `{old}`, then `alca up`"),
             Error::MountSource { .. } => "create it, or fix `mounts` in .alca.toml".into(),
+            Error::MountEscapes { root, .. } => format!(
+                "the sandboxed agent can create links in {}; alca refuses to follow one out of it. Remove the link, or name the real directory in `mounts`",
+                root.display()
+            ),
             Error::SetupFailed { .. } => "fix commands.up in .alca.toml (or what it depends on) and run `alca up` again; it is retried until it succeeds".into(),
         })
     }

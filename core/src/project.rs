@@ -33,6 +33,26 @@ impl Project {
         self.root.join(STATE_DIR)
     }
 
+    /// Creates `.alca/` if needed and checks that it is a real directory:
+    /// the project is the agent's to write, and a symlink there would make
+    /// alca write its files wherever it points.
+    pub fn ensure_state_dir(&self) -> Result<PathBuf, Error> {
+        let dir = self.state_dir();
+        match std::fs::symlink_metadata(&dir) {
+            Ok(m) if m.is_dir() => return Ok(dir),
+            Ok(_) => {
+                return Err(Error::io(
+                    format!("cannot use {}", dir.display()),
+                    std::io::Error::other("it is not a directory (a symbolic link or a file); remove it"),
+                ));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io(format!("cannot use {}", dir.display()), e)),
+        }
+        std::fs::create_dir(&dir).map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+        Ok(dir)
+    }
+
     /// Loads `.alca.toml`, resolving paths against this project and the
     /// process environment.
     pub fn load_config(&self) -> Result<Config, ConfigError> {
@@ -49,15 +69,22 @@ impl Project {
     /// interleave. Released when the returned file is dropped (or the
     /// process dies).
     pub fn lock(&self, on_wait: impl FnOnce()) -> Result<File, Error> {
-        let dir = self.state_dir();
-        std::fs::create_dir_all(&dir).map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+        use std::os::unix::fs::OpenOptionsExt;
+        let dir = self.ensure_state_dir()?;
         let path = dir.join("lock");
+        let open_err = |e: std::io::Error| Error::io(format!("cannot open {}", path.display()), e);
+        // Never block on a FIFO, never follow a symlink out of the project.
+        let flags = rustix::fs::OFlags::NONBLOCK | rustix::fs::OFlags::NOFOLLOW;
         let file = File::options()
             .create(true)
             .truncate(false)
             .write(true)
+            .custom_flags(flags.bits() as i32)
             .open(&path)
-            .map_err(|e| Error::io(format!("cannot open {}", path.display()), e))?;
+            .map_err(open_err)?;
+        if !file.metadata().map_err(open_err)?.is_file() {
+            return Err(open_err(std::io::Error::other("it is not a regular file; remove it")));
+        }
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {

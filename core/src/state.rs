@@ -13,6 +13,7 @@ use crate::error::Error;
 use crate::project::Project;
 
 pub const FILE_NAME: &str = "state.json";
+const MAX_STATE_BYTES: u64 = 1024 * 1024;
 const FORMAT: u32 = 1;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -126,14 +127,20 @@ impl State {
         Self::load_from(&Self::path(project))
     }
 
+    /// Reads a state file: a regular file (the project directory is the
+    /// agent's to write, so a FIFO or a device may be there), at most 1 MiB.
     pub fn load_from(path: &Path) -> Result<Option<State>, Error> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
+        let bytes = match crate::fsutil::read_regular(path, MAX_STATE_BYTES, true) {
+            Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(Error::io(format!("cannot read {}", path.display()), e)),
+            Err(e) => return Err(Error::State { path: path.to_path_buf(), message: format!("cannot read it: {e}") }),
         };
-        let state: State = serde_json::from_str(&text)
-            .map_err(|e| Error::State { path: path.to_path_buf(), message: e.to_string() })?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| Error::State { path: path.to_path_buf(), message: "it is not UTF-8 text".into() })?;
+        let state: State = serde_json::from_str(&text).map_err(|e| Error::State {
+            path: path.to_path_buf(),
+            message: if text.trim().is_empty() { "it is empty".into() } else { e.to_string() },
+        })?;
         if state.project_id.is_empty() || state.container_name.is_empty() {
             return Err(Error::State {
                 path: path.to_path_buf(),
@@ -145,8 +152,7 @@ impl State {
 
     /// Writes the state atomically.
     pub fn save(&self, project: &Project) -> Result<(), Error> {
-        let dir = project.state_dir();
-        std::fs::create_dir_all(&dir).map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+        project.ensure_state_dir()?;
         let path = Self::path(project);
         let mut text = serde_json::to_string_pretty(self).expect("state serializes");
         text.push('\n');

@@ -212,20 +212,42 @@ pub fn test_plugin(name: &str) -> PathBuf {
         let staged = target.join("staged").join(std::process::id().to_string());
         for entry in std::fs::read_dir(repo_root().join("tests/plugins")).expect("tests/plugins") {
             let dir = entry.expect("entry").path();
-            let manifest = dir.join("alca-plugin.toml");
-            if !manifest.exists() {
+            if !dir.join("Cargo.toml").exists() {
                 continue;
             }
             let name = dir.file_name().unwrap().to_string_lossy().into_owned();
             let out = staged.join(&name);
             std::fs::create_dir_all(&out).expect("staging dir");
-            std::fs::copy(&manifest, out.join("alca-plugin.toml")).expect("stage manifest");
+            let manifest = dir.join("alca-plugin.toml");
+            if manifest.exists() {
+                std::fs::copy(&manifest, out.join("alca-plugin.toml")).expect("stage manifest");
+            }
             let wasm = target.join("wasm32-wasip2/release").join(format!("alca_test_{name}.wasm"));
             std::fs::copy(&wasm, out.join("plugin.wasm")).expect("stage component");
         }
         staged
     });
     staged.join(name)
+}
+
+/// The rogue plugin (tests/plugins/rogue) holding the built-in `engine`
+/// plugin's grant, unchanged but for its id and the three variables the
+/// test steers it with. Returns the directory to install.
+pub fn rogue_plugin(engine: &str) -> PathBuf {
+    let built = test_plugin("rogue");
+    let dir = built.with_file_name(format!("rogue-{engine}"));
+    std::fs::create_dir_all(&dir).expect("rogue dir");
+    let grant = std::fs::read_to_string(repo_root().join(format!("plugins/{engine}/alca-plugin.toml")))
+        .expect("built-in manifest");
+    let (head, programs) = grant.split_once("[[programs]]").expect("the built-in grant has programs");
+    let id_line = format!("id = \"{engine}\"\n");
+    assert!(head.contains(&id_line), "the built-in manifest's id line changed");
+    let head = head.replace(&id_line, &format!("id = \"rogue-{engine}\"\ncomponent = \"plugin.wasm\"\n"));
+    let manifest =
+        format!("{head}[host]\nenv = [\"ROGUE_ENGINE\", \"ROGUE_ATTACK\", \"ROGUE_TARGET\"]\n\n[[programs]]{programs}");
+    std::fs::write(dir.join("alca-plugin.toml"), manifest).expect("rogue manifest");
+    std::fs::copy(built.join("plugin.wasm"), dir.join("plugin.wasm")).expect("rogue component");
+    dir
 }
 
 /// Live (non-zombie) processes whose command line contains `needle`.

@@ -16,11 +16,13 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 pub use env::{DEFAULT_ENVS, EnvValue, EnvVar};
-pub use mounts::MountConfig;
+pub use mounts::{MountConfig, lexical};
 
 /// The configuration file's name.
 pub const FILE_NAME: &str = ".alca.toml";
 pub const DEFAULT_WORKDIR: &str = "/workspace";
+/// A configuration larger than this is not one.
+pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 
 /// A configuration error, located in its file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -149,14 +151,25 @@ pub struct LoadContext<'a> {
 }
 
 impl Config {
-    /// Reads and validates `path`.
+    /// Reads and validates `path`: a regular file (a FIFO never blocks
+    /// alca), at most [`MAX_CONFIG_BYTES`], UTF-8 text.
     pub fn load(path: &Path, ctx: &LoadContext<'_>) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
-            path: path.to_path_buf(),
-            line: 1,
-            column: 1,
-            message: format!("cannot read the file: {e}"),
+        let fail = |message: String| ConfigError { path: path.to_path_buf(), line: 1, column: 1, message };
+        let bytes = crate::fsutil::read_regular(path, MAX_CONFIG_BYTES, true)
+            .map_err(|e| fail(format!("cannot read the file: {e}")))?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let (line, column) = line_col(&String::from_utf8_lossy(e.as_bytes()), e.utf8_error().valid_up_to());
+            ConfigError { path: path.to_path_buf(), line, column, message: "the file is not UTF-8 text".into() }
         })?;
+        if let Some(offset) = text.find('\0') {
+            let (line, column) = line_col(&text, offset);
+            return Err(ConfigError {
+                path: path.to_path_buf(),
+                line,
+                column,
+                message: "the file contains a NUL byte; it is not a TOML text file".into(),
+            });
+        }
         Config::parse(&text, path, ctx)
     }
 

@@ -1,8 +1,10 @@
 //! `alca down`: stop and remove the project's sandbox container.
 
-use crate::plugin::wit;
+use crate::config::RuntimeChoice;
+use crate::plugin::{PluginInstance, wit};
 use crate::project::Project;
 use crate::report::Reporter;
+use crate::spec::LABEL_PROJECT_PATH;
 use crate::state::State;
 use crate::{Alca, Error, runtime};
 
@@ -16,29 +18,58 @@ pub struct DownReport {
     pub runtime: Option<String>,
     /// Names of the containers removed.
     pub removed: Vec<String>,
+    /// Where an unreadable state file was set aside, if it was.
+    pub state_set_aside: Option<std::path::PathBuf>,
 }
 
 pub async fn down(alca: &Alca, reporter: &dyn Reporter) -> Result<DownReport, Error> {
     let project = Project::discover(&alca.cwd)?;
-    let Some(mut state) = State::load(&project)? else {
+    if !State::path(&project).exists() {
         reporter.step("No sandbox was created for this project; nothing to stop");
-        return Ok(DownReport { runtime: None, removed: Vec::new() });
-    };
+        return Ok(DownReport { runtime: None, removed: Vec::new(), state_set_aside: None });
+    }
     let _lock = project.lock(|| reporter.step("Waiting for another alca command on this project to finish..."))?;
+    let mut state = match State::load(&project) {
+        Ok(Some(state)) => state,
+        Ok(None) => return Ok(DownReport { runtime: None, removed: Vec::new(), state_set_aside: None }),
+        Err(Error::State { path, message }) => return recover(alca, &project, path, message, reporter).await,
+        Err(e) => return Err(e),
+    };
 
     // The container lives where the state says. Without that, ask the
     // configuration (which may be broken: down must still work).
     let mut plugin = match &state.runtime {
         Some(id) => alca.load_plugin(id).await?,
-        None => {
-            let choice = project.load_config().map(|c| c.runtime).unwrap_or(crate::config::RuntimeChoice::Auto);
-            runtime::select(alca, &choice, None, reporter).await?.plugin
-        }
+        None => configured_runtime(alca, &project, reporter).await?,
     };
 
     // Every container alca made for this project carries its id as a label
     // (labels cannot change), including any a crashed `up` left behind.
-    let targets: Vec<wit::ContainerInfo> = project_containers(&mut plugin, &state).await?;
+    let targets = project_containers(&mut plugin, &project, &state).await?;
+    let removed = remove_all(&mut plugin, targets, reporter).await?;
+
+    state.container_id = None;
+    state.setup_done_for = None;
+    state.config = None;
+    state.save(&project)?;
+    if removed.is_empty() {
+        reporter.success("No container was running");
+    } else {
+        reporter.success("Container stopped and removed");
+    }
+    Ok(DownReport { runtime: Some(plugin.id().to_string()), removed, state_set_aside: None })
+}
+
+async fn configured_runtime(alca: &Alca, project: &Project, reporter: &dyn Reporter) -> Result<PluginInstance, Error> {
+    let choice = project.load_config().map(|c| c.runtime).unwrap_or(RuntimeChoice::Auto);
+    Ok(runtime::select(alca, &choice, None, reporter).await?.plugin)
+}
+
+async fn remove_all(
+    plugin: &mut PluginInstance,
+    targets: Vec<wit::ContainerInfo>,
+    reporter: &dyn Reporter,
+) -> Result<Vec<String>, Error> {
     let mut removed = Vec::new();
     for info in targets {
         reporter.step(&format!("Stopping container {}", info.name));
@@ -52,15 +83,36 @@ pub async fn down(alca: &Alca, reporter: &dyn Reporter) -> Result<DownReport, Er
         plugin.remove(&info.id, true).await?;
         removed.push(info.name);
     }
+    Ok(removed)
+}
 
-    state.container_id = None;
-    state.setup_done_for = None;
-    state.config = None;
-    state.save(&project)?;
-    if removed.is_empty() {
-        reporter.success("No container was running");
-    } else {
-        reporter.success("Container stopped and removed");
-    }
-    Ok(DownReport { runtime: Some(plugin.id().to_string()), removed })
+/// The state file cannot be read: the project's containers are still known
+/// by the path they were made for. Remove those, and set the file aside
+/// (kept for the curious) so the next `up` starts afresh.
+async fn recover(
+    alca: &Alca,
+    project: &Project,
+    path: std::path::PathBuf,
+    message: String,
+    reporter: &dyn Reporter,
+) -> Result<DownReport, Error> {
+    reporter.warn(&format!(
+        "the state file {} is unreadable ({message}); removing the containers made for {} and setting the file aside",
+        path.display(),
+        project.root.display()
+    ));
+    let mut plugin = configured_runtime(alca, project, reporter).await?;
+    let selector =
+        [wit::LabelSelector { key: LABEL_PROJECT_PATH.into(), value: Some(project.root.display().to_string()) }];
+    let targets = plugin.list_containers(&selector, true).await?;
+    let removed = remove_all(&mut plugin, targets, reporter).await?;
+    let aside =
+        path.with_file_name(format!("{}.unreadable-{}", crate::state::FILE_NAME, jiff::Timestamp::now().as_second()));
+    std::fs::rename(&path, &aside).map_err(|e| Error::io(format!("cannot move {} aside", path.display()), e))?;
+    reporter.success(&format!(
+        "Removed {} container(s); the unreadable state is now {}",
+        removed.len(),
+        aside.display()
+    ));
+    Ok(DownReport { runtime: Some(plugin.id().to_string()), removed, state_set_aside: Some(aside) })
 }

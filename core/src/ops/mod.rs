@@ -12,6 +12,8 @@ pub use run::{RunOptions, run};
 pub use status::{ContainerReport, RuntimeReport, StateReport, StatusReport, status};
 pub use up::{UpOptions, UpReport, up};
 
+use std::path::PathBuf;
+
 use crate::Error;
 use crate::plugin::{PluginInstance, wit};
 use crate::project::Project;
@@ -23,42 +25,88 @@ pub(crate) fn process_env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
+/// Whose a container is, by its labels. The state file lives in the
+/// project directory, where the agent can write: alca never takes its word
+/// alone for which container is the project's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Ownership {
+    /// Made for this project, here.
+    Ours,
+    /// Made for this project in a directory it has left (no project with
+    /// this id lives there any more).
+    Moved(PathBuf),
+    /// Another project's (or no project's) container.
+    Foreign,
+}
+
+pub(crate) fn ownership(project: &Project, state: &State, info: &wit::ContainerInfo) -> Ownership {
+    if spec::label(info, LABEL_PROJECT_ID) != Some(state.project_id.as_str()) {
+        return Ownership::Foreign;
+    }
+    let Some(path) = spec::label(info, LABEL_PROJECT_PATH).filter(|p| !p.is_empty()).map(PathBuf::from) else {
+        return Ownership::Foreign;
+    };
+    if path == project.root {
+        return Ownership::Ours;
+    }
+    // A copy of the project (same id) still living at the other path owns it.
+    let there = Project { root: path.clone(), config_path: path.join(crate::config::FILE_NAME) };
+    match State::load(&there) {
+        Ok(Some(other)) if other.project_id == state.project_id => Ownership::Foreign,
+        _ => Ownership::Moved(path),
+    }
+}
+
 /// The project's container: by the id or name in the state, else by its
 /// project label (a container created by a run that crashed before saving
-/// its id).
+/// its id). Containers that are not this project's are never returned.
 pub(crate) async fn find_container(
     plugin: &mut PluginInstance,
+    project: &Project,
     state: &State,
 ) -> Result<Option<wit::ContainerInfo>, Error> {
-    if let Some(info) = plugin.inspect(state.container_ref()).await? {
+    let mine = |info: &wit::ContainerInfo| ownership(project, state, info) != Ownership::Foreign;
+    if let Some(info) = plugin.inspect(state.container_ref()).await?.filter(mine) {
         return Ok(Some(info));
     }
     if state.container_id.is_some()
-        && let Some(info) = plugin.inspect(&state.container_name).await?
+        && let Some(info) = plugin.inspect(&state.container_name).await?.filter(mine)
     {
         return Ok(Some(info));
     }
-    let mut labelled = project_containers(plugin, state).await?;
+    let mut labelled = project_containers(plugin, project, state).await?;
     labelled.sort_by_key(|c| c.state != wit::ContainerState::Running);
     Ok(labelled.into_iter().next())
 }
 
-/// Every container (running or not) labelled with the project's id.
+/// Every container (running or not) labelled with the project's id that is
+/// this project's (here, or left behind by a move).
 pub(crate) async fn project_containers(
     plugin: &mut PluginInstance,
+    project: &Project,
     state: &State,
 ) -> Result<Vec<wit::ContainerInfo>, Error> {
     let selector = [wit::LabelSelector { key: LABEL_PROJECT_ID.into(), value: Some(state.project_id.clone()) }];
-    Ok(plugin.list_containers(&selector, true).await?)
+    let mut found = plugin.list_containers(&selector, true).await?;
+    found.retain(|info| match ownership(project, state, info) {
+        Ownership::Foreign => {
+            tracing::warn!(
+                "container {} carries this project's id but belongs to the project at {}; left alone",
+                info.name,
+                spec::label(info, LABEL_PROJECT_PATH).unwrap_or("(no path)")
+            );
+            false
+        }
+        _ => true,
+    });
+    Ok(found)
 }
 
 /// A container made for this project in another directory mounts that
 /// directory, not this one: refuse to use it.
-pub(crate) fn check_not_moved(project: &Project, info: &wit::ContainerInfo) -> Result<(), Error> {
-    match spec::label(info, LABEL_PROJECT_PATH) {
-        Some(path) if !path.is_empty() && project.root != std::path::Path::new(path) => {
-            Err(Error::ProjectMoved { old: path.into(), new: project.root.clone() })
-        }
+pub(crate) fn check_not_moved(project: &Project, state: &State, info: &wit::ContainerInfo) -> Result<(), Error> {
+    match ownership(project, state, info) {
+        Ownership::Moved(old) => Err(Error::ProjectMoved { old, new: project.root.clone() }),
         _ => Ok(()),
     }
 }

@@ -27,10 +27,10 @@ pub async fn run(alca: &Alca, options: &RunOptions) -> Result<AttachedCommand, E
         Some(id) => alca.load_plugin(id).await?,
         None => runtime::select(alca, &config.runtime, None, &crate::Silent).await?.plugin,
     };
-    let info = find_container(&mut plugin, &state)
+    let info = find_container(&mut plugin, &project, &state)
         .await?
         .ok_or_else(|| Error::ContainerMissing { name: state.container_name.clone() })?;
-    check_not_moved(&project, &info)?;
+    check_not_moved(&project, &state, &info)?;
     if info.state != wit::ContainerState::Running {
         return Err(Error::NotRunning { name: info.name.clone(), state: state_name(info.state).into() });
     }

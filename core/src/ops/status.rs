@@ -76,7 +76,7 @@ pub async fn status(alca: &Alca) -> Result<StatusReport, Error> {
         version: selected.availability.version.clone(),
     });
     let Some(state) = state else { return Ok(report) };
-    if let Some(info) = find_container(&mut selected.plugin, &state).await? {
+    if let Some(info) = find_container(&mut selected.plugin, &project, &state).await? {
         report.container = Some(ContainerReport {
             running: info.state == wit::ContainerState::Running,
             state: state_name(info.state).to_string(),

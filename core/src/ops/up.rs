@@ -1,5 +1,7 @@
 //! `alca up`: create (or start) the project's sandbox container.
 
+use std::path::PathBuf;
+
 use crate::config::Config;
 use crate::plugin::{PluginInstance, wit};
 use crate::project::Project;
@@ -47,17 +49,17 @@ pub async fn up(alca: &Alca, options: &UpOptions, reporter: &dyn Reporter) -> Re
     let mut selected = runtime::select(alca, &config.runtime, state.runtime.as_deref(), reporter).await?;
     reporter.step(&format!("Using {}", selected.describe()));
     if let Some(old) = state.runtime.clone().filter(|old| old != selected.id()) {
-        check_old_runtime(alca, &state, &old, selected.id()).await?;
+        check_old_runtime(alca, &project, &state, &old, selected.id()).await?;
         state.container_id = None;
         state.setup_done_for = None;
     }
     state.runtime = Some(selected.id().to_string());
 
-    ensure_mount_sources(&project, &config, reporter)?;
+    let sources = mount_sources(&project, &config, reporter)?;
 
-    let existing = find_container(&mut selected.plugin, &state).await?;
+    let existing = find_container(&mut selected.plugin, &project, &state).await?;
     if let Some(info) = &existing {
-        check_not_moved(&project, info)?;
+        check_not_moved(&project, &state, info)?;
     }
     let (info, action) = match existing {
         Some(info) => match info.state {
@@ -73,7 +75,7 @@ pub async fn up(alca: &Alca, options: &UpOptions, reporter: &dyn Reporter) -> Re
             wit::ContainerState::Dead | wit::ContainerState::Removing => {
                 reporter.step(&format!("Replacing container {} (it is {})", info.name, state_name(info.state)));
                 selected.plugin.remove(&info.id, true).await?;
-                (create(&mut selected, &project, &config, &mut state, reporter).await?, "created")
+                (create(&mut selected, &project, &config, &sources, &mut state, reporter).await?, "created")
             }
             other => {
                 return Err(Error::BadContainerState {
@@ -86,7 +88,7 @@ pub async fn up(alca: &Alca, options: &UpOptions, reporter: &dyn Reporter) -> Re
                 });
             }
         },
-        None => (create(&mut selected, &project, &config, &mut state, reporter).await?, "created"),
+        None => (create(&mut selected, &project, &config, &sources, &mut state, reporter).await?, "created"),
     };
 
     if state.container_id.as_deref() != Some(info.id.as_str()) {
@@ -134,6 +136,7 @@ async fn create(
     selected: &mut Selected,
     project: &Project,
     config: &Config,
+    sources: &[PathBuf],
     state: &mut State,
     reporter: &dyn Reporter,
 ) -> Result<wit::ContainerInfo, Error> {
@@ -143,7 +146,11 @@ async fn create(
         plugin.image_pull(&config.image).await?;
     }
     reporter.step(&format!("Creating container {}", state.container_name));
-    let spec = spec::container_spec(project, config, state, &process_env);
+    let mut spec = spec::container_spec(project, config, state, &process_env);
+    // Mount the real directories, resolved now (`mount_sources`).
+    for (mount, source) in spec.mounts.iter_mut().skip(1).zip(sources) {
+        mount.source = source.display().to_string();
+    }
     let id = plugin.create(&spec).await?;
     state.container_id = Some(id.clone());
     state.config = Some(Snapshot::of(config));
@@ -190,12 +197,12 @@ async fn run_setup(
 
 /// The project's container may still be in the runtime the state names; do
 /// not silently orphan it when the configuration switches runtimes.
-async fn check_old_runtime(alca: &Alca, state: &State, old: &str, new: &str) -> Result<(), Error> {
+async fn check_old_runtime(alca: &Alca, project: &Project, state: &State, old: &str, new: &str) -> Result<(), Error> {
     let Ok(mut previous) = runtime::probe(alca, old).await else { return Ok(()) };
     if !previous.availability.available {
         return Ok(());
     }
-    if find_container(&mut previous.plugin, state).await?.is_some() {
+    if find_container(&mut previous.plugin, project, state).await?.is_some() {
         return Err(Error::RuntimeChanged {
             name: state.container_name.clone(),
             old: old.to_string(),
@@ -208,18 +215,31 @@ async fn check_old_runtime(alca: &Alca, state: &State, old: &str, new: &str) -> 
 /// Bind sources must exist: inside the project alca creates missing ones (as
 /// Docker would, but on every engine and owned by the user); outside it
 /// refuses rather than let an engine create root-owned directories.
-fn ensure_mount_sources(project: &Project, config: &Config, reporter: &dyn Reporter) -> Result<(), Error> {
+///
+/// Returns each source resolved to the real directory it names. A source
+/// inside the project must stay inside it once symbolic links are followed:
+/// the agent can write the project, and a link it planted there must not
+/// make the next container mount `/`.
+fn mount_sources(project: &Project, config: &Config, reporter: &dyn Reporter) -> Result<Vec<PathBuf>, Error> {
+    let mut resolved = Vec::with_capacity(config.mounts.len());
     for m in &config.mounts {
-        if m.source.exists() {
-            continue;
-        }
-        if m.source.starts_with(&project.root) {
-            std::fs::create_dir_all(&m.source)
+        let lexical = PathBuf::from(crate::config::lexical(&m.source.display().to_string()));
+        let inside = lexical.starts_with(&project.root);
+        if !m.source.exists() {
+            if !inside {
+                return Err(Error::MountSource { path: m.source.clone(), config: config.path.clone() });
+            }
+            std::fs::create_dir_all(&lexical)
                 .map_err(|e| Error::io(format!("cannot create mount source {}", m.source.display()), e))?;
             reporter.step(&format!("Created missing mount source {}", m.source.display()));
-        } else {
-            return Err(Error::MountSource { path: m.source.clone(), config: config.path.clone() });
         }
+        let real = lexical
+            .canonicalize()
+            .map_err(|e| Error::io(format!("cannot resolve mount source {}", m.source.display()), e))?;
+        if inside && !real.starts_with(&project.root) {
+            return Err(Error::MountEscapes { path: m.source.clone(), real, root: project.root.clone() });
+        }
+        resolved.push(real);
     }
-    Ok(())
+    Ok(resolved)
 }

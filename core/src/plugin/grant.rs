@@ -344,7 +344,7 @@ pub fn check<'m>(
                 near_miss.get_or_insert_with(|| (format!("{why} (rule {})", rule.source), Hint::Describe));
             }
             Err(Miss::Request(why)) => {
-                near_miss.get_or_insert_with(|| (format!("{why} (rule {})", rule.source), Hint::NotInRequest));
+                near_miss.get_or_insert((why, Hint::NotInRequest));
             }
         }
     }

@@ -184,8 +184,10 @@ pub(crate) struct PluginState {
     /// Refusals of this instance (the first [`MAX_DENIALS`]).
     pub denials: Vec<Denial>,
     pub denials_dropped: usize,
-    /// Refusals and spawn timeouts in the call in progress (for the error).
-    pub call_denial: Option<Denial>,
+    /// Refusals in the call in progress (the first few), shown as the
+    /// call's error or, if the plugin carries on, as warnings.
+    pub call_denials: Vec<Denial>,
+    /// The last spawn of the call that ran out of time.
     pub call_timeout: Option<String>,
     pub chatter: Chatter,
     pub guest_output: GuestOutput,
@@ -215,7 +217,7 @@ impl PluginState {
             call: CallContext::default(),
             denials: Vec::new(),
             denials_dropped: 0,
-            call_denial: None,
+            call_denials: Vec::new(),
             call_timeout: None,
             chatter: Chatter::default(),
             guest_output,
@@ -227,7 +229,7 @@ impl PluginState {
         self.clock.restart();
         self.fault = None;
         self.call = call;
-        self.call_denial = None;
+        self.call_denials.clear();
         self.call_timeout = None;
     }
 
@@ -255,13 +257,25 @@ impl PluginState {
     }
 
     fn record_denial(&mut self, d: Denial) {
+        tracing::debug!(plugin = %self.plugin, "refused: {}", d.command);
         if self.denials.len() < MAX_DENIALS {
-            self.say(tracing::Level::WARN, &d.to_string());
             self.denials.push(d.clone());
         } else {
             self.denials_dropped += 1;
         }
-        self.call_denial.get_or_insert(d);
+        if self.call_denials.len() < 4 {
+            self.call_denials.push(d);
+        } else {
+            self.denials_dropped += 1;
+        }
+    }
+
+    /// Shows the call's refusals that will not be its error: a plugin that
+    /// swallows a refusal cannot hide it.
+    pub fn warn_call_denials(&mut self) {
+        for d in std::mem::take(&mut self.call_denials) {
+            self.say(tracing::Level::WARN, &d.to_string());
+        }
     }
 
     fn grow(&mut self, current: usize, desired: usize) -> wasmtime::Result<bool> {

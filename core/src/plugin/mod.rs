@@ -384,6 +384,7 @@ impl PluginHost {
         };
         instance.bindings = Some(bindings);
         let mut info = call!(instance, "info", Request::None, call_info())?;
+        instance.store.data_mut().warn_call_denials();
         clean_info(&mut info);
         if info.id != source.manifest.id {
             return Err(load_err(format!(
@@ -480,7 +481,10 @@ impl PluginInstance {
 
     fn finish<T>(&mut self, function: &'static str, result: wasmtime::Result<T>) -> Result<T, PluginError> {
         self.flush_guest_output(function);
-        result.map_err(|e| self.fail(function, e))
+        result.map_err(|e| {
+            self.store.data_mut().warn_call_denials();
+            self.fail(function, e)
+        })
     }
 
     fn flush_guest_output(&mut self, function: &str) {
@@ -513,18 +517,25 @@ impl PluginInstance {
 
     /// A plugin's answer, cleaned; an error is told in the host's own words
     /// when the host knows better (a refusal or a timeout in this call).
-    fn runtime<T>(&self, function: &'static str, r: Result<T, wit::RuntimeError>) -> Result<T, PluginError> {
-        r.map_err(|mut error| {
-            let state = self.store.data();
-            if let Some(d) = &state.call_denial {
-                return PluginError::Denied(d.clone());
+    fn runtime<T>(&mut self, function: &'static str, r: Result<T, wit::RuntimeError>) -> Result<T, PluginError> {
+        let state = self.store.data_mut();
+        let mut error = match r {
+            Ok(value) => {
+                state.warn_call_denials();
+                return Ok(value);
             }
-            if let (Some(killed), wit::RuntimeError::TimedOut(_)) = (&state.call_timeout, &error) {
-                error = wit::RuntimeError::TimedOut(killed.clone());
-            }
-            clean_error(&mut error);
-            PluginError::Runtime { plugin: self.id().to_string(), function, error }
-        })
+            Err(error) => error,
+        };
+        if !state.call_denials.is_empty() {
+            let first = state.call_denials.remove(0);
+            state.warn_call_denials();
+            return Err(PluginError::Denied(first));
+        }
+        if let (Some(killed), wit::RuntimeError::TimedOut(_)) = (&state.call_timeout, &error) {
+            error = wit::RuntimeError::TimedOut(killed.clone());
+        }
+        clean_error(&mut error);
+        Err(PluginError::Runtime { plugin: self.id().to_string(), function, error })
     }
 
     /// Refusals the broker issued during this instance's life (the first
@@ -540,6 +551,7 @@ impl PluginInstance {
 
     pub async fn detect(&mut self) -> Result<wit::Availability, PluginError> {
         let mut a = call!(self, "detect", Request::None, call_detect())?;
+        self.store.data_mut().warn_call_denials();
         for s in [&mut a.version, &mut a.reason, &mut a.hint].into_iter().flatten() {
             *s = text::line(s);
         }
@@ -639,10 +651,7 @@ impl PluginInstance {
         let broker = self.store.data().broker.clone();
         let checked = broker.plan(&plan.program, &plan.args, &env, &self.store.data().call);
         checked.map_err(|e| match e {
-            SpawnError::Denied(d) => {
-                tracing::warn!("{d}");
-                PluginError::Denied(d)
-            }
+            SpawnError::Denied(d) => PluginError::Denied(d),
             other => PluginError::Runtime {
                 plugin: self.id().to_string(),
                 function: "exec-plan",

@@ -135,8 +135,12 @@ impl Runtime for Hostile {
         Ok(true)
     }
 
+    /// The fake keeps no state between commands: the container's id carries
+    /// its project labels (hex), so `inspect` can show them as an engine would.
     fn create(&self, spec: ContainerSpec) -> Result<String, RuntimeError> {
-        Ok(format!("fake-{}", spec.name))
+        let labels: Vec<String> = spec.labels.iter().map(|kv| format!("{}={}", kv.key, kv.value)).collect();
+        let hex: String = labels.join("\n").bytes().map(|b| format!("{b:02x}")).collect();
+        Ok(format!("fake-{hex}"))
     }
 
     fn start(&self, _id: &str) -> Result<(), RuntimeError> {
@@ -152,12 +156,20 @@ impl Runtime for Hostile {
     }
 
     fn inspect(&self, id: &str) -> Result<Option<ContainerInfo>, RuntimeError> {
+        let Some(hex) = id.strip_prefix("fake-") else { return Ok(None) };
+        let bytes: Vec<u8> =
+            (0..hex.len() / 2).filter_map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()).collect();
+        let labels = String::from_utf8_lossy(&bytes)
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| alca_plugin_sdk::KeyValue::new(k, v))
+            .collect();
         Ok(Some(ContainerInfo {
             id: id.to_string(),
-            name: id.trim_start_matches("fake-").to_string(),
+            name: "fake".into(),
             image: "fake".into(),
             state: ContainerState::Running,
-            labels: Vec::new(),
+            labels,
             exit_code: None,
             created_at: None,
             started_at: None,

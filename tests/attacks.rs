@@ -1,0 +1,400 @@
+//! A hostile plugin holding the built-in docker or podman grant, on the
+//! real engines. The rogue plugin (tests/plugins/rogue) is the built-in
+//! plugin's own code with an attacker choosing one argv; it is installed
+//! with the built-in manifest, unchanged but for its id. Every attack must
+//! end with alca refusing (a clear error naming the value that was not in
+//! the request), and the test asks the engine what exists afterwards: no
+//! container the configuration did not describe, and no change to a
+//! container that is not the project's.
+
+mod support;
+
+use std::process::Command;
+
+use serde_json::json;
+use support::{Run, TestEnv, engine_out, require_engine, rogue_plugin, test_image};
+
+/// A container the project does not own, made with the engine's own CLI.
+struct Victim {
+    engine: &'static str,
+    name: String,
+}
+
+impl Victim {
+    fn new(engine: &'static str, tag: &str) -> Victim {
+        let name = format!("alca-victim-{tag}-{}", std::process::id());
+        let _ = Command::new(engine).args(["rm", "-f", &name]).output();
+        engine_out(engine, &["run", "-d", "--name", &name, &test_image(), "sleep", "100000"]);
+        Victim { engine, name }
+    }
+
+    fn status(&self) -> String {
+        engine_out(self.engine, &["container", "inspect", "--format", "{{.State.Status}}", &self.name])
+            .trim()
+            .to_string()
+    }
+
+    fn has_file(&self, path: &str) -> bool {
+        Command::new(self.engine).args(["exec", &self.name, "test", "-e", path]).status().unwrap().success()
+    }
+}
+
+impl Drop for Victim {
+    fn drop(&mut self) {
+        let _ = Command::new(self.engine).args(["rm", "-f", &self.name]).output();
+    }
+}
+
+fn rogue_env(engine: &str) -> TestEnv {
+    let mut env = TestEnv::new();
+    env.install_plugin(&rogue_plugin(engine));
+    env.write_config(&format!("image = \"{}\"\nruntime = \"rogue-{engine}\"\n", test_image()));
+    env.set_env("ROGUE_ENGINE", engine);
+    env
+}
+
+/// `alca <args>` with the rogue plugin running `attack`; it must fail
+/// cleanly, without a leak. Returns the run.
+fn attempt(env: &TestEnv, attack: &serde_json::Value, args: &[&str]) -> Run {
+    let mut cmd = env.alca(args);
+    cmd.env("ROGUE_ATTACK", attack.to_string());
+    let r = Run::of(cmd);
+    assert_eq!(r.code, Some(1), "alca {args:?} must fail under attack {attack}\n{r}");
+    assert!(!r.stderr.contains("LEAKED"), "the attack {attack} got through\n{r}");
+    assert!(r.stderr.contains("error: "), "one clear error\n{r}");
+    r
+}
+
+fn project_id(env: &TestEnv) -> String {
+    let text = std::fs::read_to_string(env.project.join(".alca/state.json")).expect("state");
+    serde_json::from_str::<serde_json::Value>(&text).unwrap()["project_id"].as_str().unwrap().to_string()
+}
+
+fn project_containers(engine: &str, id: &str) -> Vec<String> {
+    let label = format!("label=alca.project.id={id}");
+    engine_out(engine, &["ps", "-a", "-q", "--no-trunc", "--filter", &label]).lines().map(String::from).collect()
+}
+
+fn inspect(engine: &str, name: &str) -> Option<serde_json::Value> {
+    let out = Command::new(engine).args(["container", "inspect", name]).output().unwrap();
+    out.status.success().then(|| serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()[0].clone())
+}
+
+/// What the legitimate plugin passes (labels alca needs, the project
+/// mount, dropped capabilities), with `extra` inserted before `--pull`.
+fn create(extra: &[&str]) -> serde_json::Value {
+    let mut argv: Vec<String> = [
+        "container",
+        "create",
+        "--name",
+        "$NAME",
+        "--label",
+        "alca.project.id=$PID",
+        "--label",
+        "alca.project.path=$PROJECT",
+        "--volume",
+        "$PROJECT:/workspace",
+        "--workdir",
+        "/workspace",
+        "--cap-drop",
+        "ALL",
+        "--cap-add",
+        "CHOWN",
+        "--restart",
+        "unless-stopped",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    argv.extend(extra.iter().map(|s| s.to_string()));
+    argv.extend(["--pull=never", "--", "$IMAGE", "$COMMAND..."].map(String::from));
+    json!({ "call": "create", "argv": argv })
+}
+
+/// Attacks on `create`: each is refused, the refusal names what was not
+/// asked for, and the engine holds no container for the project.
+fn create_attacks(engine: &'static str) {
+    if !require_engine(engine) {
+        return;
+    }
+    let attacks: &[(&[&str], &str)] = &[
+        // The argv is read as the engine reads it.
+        (&["--label", "--", "--network=host", "--cap-add=ALL"], "`--network host` is denied"),
+        (&["--label=--", "--network", "host"], "`--network host` is denied"),
+        (&["--label", "--", "--cap-add=SYS_ADMIN"], "label `--` is not one alca asked for"),
+        (&["--label=x=y", "--cap-add=SYS_ADMIN"], "label `x=y`"),
+        (&["-v/:/host"], "option `-v`"),
+        (&["--mount", "type=bind,src=/,dst=/host"], "option `--mount`"),
+        // Values compared as the engine compares them.
+        (&["--cap-add", "sys_admin"], "capability SYS_ADMIN"),
+        (&["--cap-add=cap_sys_ptrace"], "capability SYS_PTRACE"),
+        (&["--cap-add=all"], "is denied"),
+        (&["--network=container:$TARGET"], "is denied"),
+        (&["--network", "HOST"], "default network"),
+        (&["--network=bridge"], "default network"),
+        (&["--network=ns:/proc/1/ns/net"], "default network"),
+        (&["--network=slirp4netns"], "default network"),
+        (&["--network=pasta"], "default network"),
+        (&["--volume=/:/host"], "mount `/:/host` is not one alca asked for"),
+        (&["--volume", "$PROJECT/../..:/up"], "normal form"),
+        (&["--volume", "$PROJECT/.:/workspace"], "normal form"),
+        (&["--volume", "$PROJECT:/workspace:rshared"], "mount option `rshared`"),
+        (&["--volume", "$PROJECT:/workspace:ro,suid"], "mount option"),
+        (&["--tmpfs", "/run:exec"], "tmpfs `/run:exec`"),
+        (&["--publish", "0.0.0.0:2222:22"], "published port"),
+        (&["--env", "LD_PRELOAD=/workspace/x.so"], "LD_PRELOAD"),
+        (&["--env", "HOME"], "copy the variable"),
+        (&["--user", "0"], "did not ask for a user"),
+        (&["--entrypoint", "sh"], "entrypoint"),
+        (&["--init"], "init process"),
+        (&["--restart", "always"], "restart policy"),
+        (&["--memory", "1g"], "memory limit"),
+        (&["--label", "alca.project.id=someone-else"], "label `alca.project.id=someone-else`"),
+        // Options outside the table, however spelled.
+        (&["--privileged"], "option `--privileged`"),
+        (&["--privileged=false"], "option `--privileged`"),
+        (&["--security-opt", "seccomp=unconfined"], "option `--security-opt`"),
+        (&["--pid=host"], "option `--pid`"),
+        (&["--userns=host"], "option `--userns`"),
+        (&["--device", "/dev/null"], "option `--device`"),
+        (&["--net=host"], "option `--net`"),
+        (&["--runtime", "/workspace/evil"], "option `--runtime`"),
+        (&["--pull=always"], "value `always`"),
+    ];
+    let mut failures = Vec::new();
+    for (extra, needle) in attacks {
+        let mut env = rogue_env(engine);
+        env.set_env("ROGUE_TARGET", &format!("alca-victim-{}", std::process::id()));
+        let r = attempt(&env, &create(extra), &["up"]);
+        if !r.stderr.contains(needle) {
+            failures.push(format!("{extra:?}: expected {needle:?} in:\n{}", r.stderr));
+        }
+        let id = project_id(&env);
+        assert_eq!(project_containers(engine, &id), Vec::<String>::new(), "{engine}: {extra:?} created a container");
+    }
+
+    // Leaving out what keeps the container confined is refused too.
+    let env = rogue_env(engine);
+    let mut attack = create(&[]);
+    let argv: Vec<serde_json::Value> = attack["argv"].as_array().unwrap().clone();
+    let i = argv.iter().position(|a| a == "--cap-drop").unwrap();
+    let without: Vec<serde_json::Value> = argv[..i].iter().chain(&argv[i + 2..]).cloned().collect();
+    attack["argv"] = without.into();
+    let r = attempt(&env, &attack, &["up"]);
+    assert!(r.stderr.contains("drop capability ALL"), "{r}");
+    assert!(project_containers(engine, &project_id(&env)).is_empty());
+
+    // Another image, another command, arguments after the image.
+    for (from, to, needle) in [
+        ("$IMAGE", "docker.io/library/evil:latest", "is not the image"),
+        ("$COMMAND...", "--privileged", "command line"),
+    ] {
+        let env = rogue_env(engine);
+        let mut attack = create(&[]);
+        let argv: Vec<serde_json::Value> =
+            attack["argv"].as_array().unwrap().iter().map(|a| if a == from { json!(to) } else { a.clone() }).collect();
+        attack["argv"] = argv.into();
+        let r = attempt(&env, &attack, &["up"]);
+        assert!(r.stderr.contains(needle), "{r}");
+        assert!(project_containers(engine, &project_id(&env)).is_empty());
+    }
+    assert!(failures.is_empty(), "{engine}: refusals that do not name the value:\n{}", failures.join("\n"));
+}
+
+#[test]
+fn create_attacks_on_docker() {
+    create_attacks("docker");
+}
+
+#[test]
+fn create_attacks_on_podman() {
+    create_attacks("podman");
+}
+
+/// The same container spelled differently is allowed, and what the engine
+/// made of it is exactly what the spec describes.
+fn equivalent_spellings(engine: &'static str) {
+    if !require_engine(engine) {
+        return;
+    }
+    let env = rogue_env(engine);
+    let mut attack = create(&[]);
+    let argv: Vec<serde_json::Value> = attack["argv"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| match a.as_str() {
+            Some("ALL") => json!("all"),
+            Some("CHOWN") => json!("cap_chown"),
+            _ => a.clone(),
+        })
+        .filter(|a| a != "--")
+        .collect();
+    attack["argv"] = argv.into();
+    let mut cmd = env.alca(&["up"]);
+    cmd.env("ROGUE_ATTACK", attack.to_string());
+    let r = Run::of(cmd);
+    assert_eq!(r.code, Some(0), "{r}");
+    let id = project_id(&env);
+    let made = project_containers(engine, &id);
+    assert_eq!(made.len(), 1, "{made:?}");
+    let info = inspect(engine, &made[0]).expect("inspect");
+    let host = &info["HostConfig"];
+    assert_eq!(host["Privileged"], false, "{host}");
+    let caps = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array().map(|a| a.iter().map(|c| c.as_str().unwrap().to_ascii_uppercase()).collect()).unwrap_or_default()
+    };
+    assert!(caps(&host["CapAdd"]).iter().all(|c| c == "CAP_CHOWN" || c == "CHOWN"), "{host}");
+    let binds = info["Mounts"].as_array().unwrap();
+    assert_eq!(binds.len(), 1, "only the project is mounted: {binds:?}");
+    assert_eq!(binds[0]["Destination"], "/workspace");
+    assert_eq!(binds[0]["Source"], env.project.display().to_string());
+    let mode = host["NetworkMode"].as_str().unwrap_or("");
+    assert!(["default", "bridge", "slirp4netns"].contains(&mode), "network {mode}");
+    // The effective capabilities inside: only CHOWN.
+    let r = env.ok(&["run", "sh", "-c", "grep CapEff /proc/self/status"]);
+    assert!(r.stdout.contains("0000000000000001"), "CAP_CHOWN only: {r}");
+    env.ok(&["down"]);
+}
+
+#[test]
+fn equivalent_spellings_on_docker() {
+    equivalent_spellings("docker");
+}
+
+#[test]
+fn equivalent_spellings_on_podman() {
+    equivalent_spellings("podman");
+}
+
+/// Attacks on containers that are not the project's: reading, listing
+/// widely, exec'ing, stopping, removing. The victim is unchanged.
+fn other_containers(engine: &'static str) {
+    if !require_engine(engine) {
+        return;
+    }
+    let victim = Victim::new(engine, engine);
+    let mut env = rogue_env(engine);
+    env.set_env("ROGUE_TARGET", &victim.name);
+    env.ok(&["up"]);
+
+    let a = |call: &str, argv: &[&str]| json!({ "call": call, "argv": argv });
+    let victim_ref = "container `alca-victim-";
+    // (attack, alca command, text of the refusal, alca's exit code)
+    let cases: Vec<(serde_json::Value, &[&str], &str, i32)> = vec![
+        (a("inspect", &["container", "inspect", "--", "$TARGET"]), &["status"], victim_ref, 1),
+        (a("inspect", &["container", "inspect", "--", "$ID", "$TARGET"]), &["status"], victim_ref, 1),
+        (
+            a("list-containers", &["container", "ls", "--quiet", "--no-trunc", "--all"]),
+            &["down"],
+            "does not filter by",
+            1,
+        ),
+        (
+            a(
+                "list-containers",
+                &["container", "ls", "--quiet", "--no-trunc", "--all", "--filter", "label=alca.project.id"],
+            ),
+            &["down"],
+            "not one of the label selectors",
+            1,
+        ),
+        (
+            a("exec-plan", &["container", "exec", "--interactive", "--", "$TARGET", "touch", "/tmp/pwned"]),
+            &["run", "true"],
+            victim_ref,
+            1,
+        ),
+        (
+            a("exec-plan", &["container", "exec", "--interactive", "--", "$ID", "touch", "/tmp/pwned"]),
+            &["run", "true"],
+            "command line",
+            1,
+        ),
+        (
+            a("exec-plan", &["container", "exec", "--interactive", "--privileged", "--", "$ID", "true"]),
+            &["run", "true"],
+            "option `--privileged`",
+            1,
+        ),
+        (
+            a("exec-plan", &["container", "exec", "--interactive", "--user", "0", "--", "$ID", "true"]),
+            &["run", "true"],
+            "did not ask for a user",
+            1,
+        ),
+        (
+            a("exec-plan", &["--host", "unix:///run/other.sock", "container", "exec", "--", "$ID", "true"]),
+            &["run", "true"],
+            "no `allow` rule",
+            1,
+        ),
+        (a("remove", &["container", "rm", "--force", "--", "$TARGET"]), &["down"], victim_ref, 1),
+        (a("start", &["container", "start", "--", "$TARGET"]), &["up"], victim_ref, 1),
+        // `down` removes the project's container even when the stop was
+        // refused; the refusal is shown.
+        (a("stop", &["container", "stop", "--", "$TARGET"]), &["down"], victim_ref, 0),
+    ];
+    for (attack, args, needle, code) in cases {
+        env.ok(&["up"]);
+        if attack["call"] == "start" {
+            let id = env.ok(&["status", "--json"]).json()["container"]["id"].as_str().unwrap().to_string();
+            engine_out(engine, &["stop", "-t", "1", &id]);
+        }
+        let mut cmd = env.alca(args);
+        cmd.env("ROGUE_ATTACK", attack.to_string());
+        let r = Run::of(cmd);
+        assert_eq!(r.code, Some(code), "{engine}: {attack}\n{r}");
+        assert!(!r.stderr.contains("LEAKED"), "{engine}: {attack} got through\n{r}");
+        assert!(r.stderr.contains(needle), "{engine}: {attack}: expected {needle:?}\n{r}");
+        assert_eq!(victim.status(), "running", "{engine}: {attack} changed the victim");
+        assert!(!victim.has_file("/tmp/pwned"), "{engine}: {attack} ran in the victim");
+    }
+    // The project's own container was not harmed by the refusals.
+    env.ok(&["up"]);
+    env.ok(&["run", "true"]);
+    env.ok(&["down"]);
+    assert_eq!(victim.status(), "running");
+}
+
+#[test]
+fn other_containers_on_docker() {
+    other_containers("docker");
+}
+
+#[test]
+fn other_containers_on_podman() {
+    other_containers("podman");
+}
+
+/// The engine's own configuration comes from the user: a plugin can
+/// neither point the CLI at another engine nor give it another config.
+fn engine_environment(engine: &'static str) {
+    if !require_engine(engine) {
+        return;
+    }
+    let env = rogue_env(engine);
+    let (key, value) = match engine {
+        "docker" => ("DOCKER_HOST", "unix:///run/other.sock"),
+        _ => ("CONTAINERS_CONF", "/workspace/evil.conf"),
+    };
+    let attack = json!({ "call": "detect", "argv": ["version"], "env": [[key, value]] });
+    let r = attempt(&env, &attack, &["status"]);
+    assert!(r.stderr.contains(&format!("environment variable {key} comes from the user's environment")), "{r}");
+    let global: &[&str] = match engine {
+        "docker" => &["--context", "other", "version"],
+        _ => &["--runtime", "/workspace/evil", "version"],
+    };
+    let r = attempt(&env, &json!({ "call": "detect", "argv": global }), &["status"]);
+    assert!(r.stderr.contains("no `allow` rule"), "{r}");
+}
+
+#[test]
+fn engine_environment_on_docker() {
+    engine_environment("docker");
+}
+
+#[test]
+fn engine_environment_on_podman() {
+    engine_environment("podman");
+}
