@@ -136,16 +136,55 @@ pub struct Run {
 impl Run {
     pub fn of(mut cmd: Command) -> Run {
         let Output { status, stdout, stderr } = cmd.output().expect("run alca");
-        let r = Run {
+        Run {
             code: status.code(),
             stdout: String::from_utf8_lossy(&stdout).into_owned(),
             stderr: String::from_utf8_lossy(&stderr).into_owned(),
-        };
-        // alca never panics and never prints Rust debug output, whatever happens.
-        for bad in ["panicked at", "RUST_BACKTRACE", "stack backtrace"] {
-            assert!(!r.stderr.contains(bad), "alca printed {bad:?}:\n{r}");
         }
-        r
+        .checked()
+    }
+
+    /// alca never panics and never prints Rust debug output, whatever happens.
+    fn checked(self) -> Run {
+        for bad in ["panicked at", "RUST_BACKTRACE", "stack backtrace"] {
+            assert!(!self.stderr.contains(bad), "alca printed {bad:?}:\n{self}");
+        }
+        self
+    }
+
+    /// Runs `cmd` and also returns its peak resident memory, in KiB (from
+    /// the kernel's accounting of that one child, via wait4).
+    #[allow(clippy::zombie_processes, reason = "the child is reaped by wait4, which std cannot do")]
+    pub fn measured(mut cmd: Command) -> (Run, u64) {
+        use std::io::Read;
+        let mut child =
+            cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().expect("run alca");
+        let mut out = child.stdout.take().unwrap();
+        let mut err = child.stderr.take().unwrap();
+        let t_out = std::thread::spawn(move || {
+            let mut v = Vec::new();
+            let _ = out.read_to_end(&mut v);
+            v
+        });
+        let t_err = std::thread::spawn(move || {
+            let mut v = Vec::new();
+            let _ = err.read_to_end(&mut v);
+            v
+        });
+        let mut status = 0;
+        // SAFETY: an all-zero rusage is a valid value; wait4 fills it in for
+        // our own child, which std has not reaped (we never call wait on it).
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        let pid = child.id() as libc::pid_t;
+        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        assert_eq!(r, pid, "wait4: {}", std::io::Error::last_os_error());
+        let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+        let run = Run {
+            code,
+            stdout: String::from_utf8_lossy(&t_out.join().unwrap()).into_owned(),
+            stderr: String::from_utf8_lossy(&t_err.join().unwrap()).into_owned(),
+        };
+        (run.checked(), usage.ru_maxrss as u64)
     }
 
     pub fn json(&self) -> serde_json::Value {

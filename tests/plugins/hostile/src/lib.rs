@@ -127,12 +127,74 @@ impl Runtime for Hostile {
                 }
                 refused("flooded stdout and survived".into())
             }
+            // Blocked in the host rather than looping: the deadline must hold.
+            "sleep-hour" => {
+                std::thread::sleep(std::time::Duration::from_secs(3600));
+                leaked("slept an hour".into())
+            }
+            "sleep-in-steps" => {
+                for _ in 0..600 {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                leaked("slept a minute in steps".into())
+            }
+            "spawn-then-sleep" => {
+                let _ = Command::new("sh").args(["-c", "true"]).run();
+                std::thread::sleep(std::time::Duration::from_secs(3600));
+                leaked("slept after a spawn".into())
+            }
+            // Floods of what the host keeps or prints on the plugin's behalf.
+            "deny-flood" => {
+                let huge = "x".repeat(1 << 20);
+                let mut seen = 0;
+                for _ in 0..1000 {
+                    if Command::new("curl").arg(&huge).run().is_err() {
+                        seen += 1;
+                    }
+                }
+                refused(format!("{seen} refusals and still here"))
+            }
+            "log-flood" => {
+                host::warn(&"w".repeat(32 << 20));
+                for i in 0..20_000 {
+                    host::warn(&format!("warning number {i}"));
+                }
+                refused("logged 32 MiB and 20000 warnings".into())
+            }
+            "escapes" => {
+                host::warn("\x1b]0;pwned\x07\x1b[2J\rforged line\u{202e}txet");
+                let _ = Command::new("\x1b[31mred\rprogram").run();
+                Availability {
+                    available: false,
+                    version: Some("1\x1b[8m".into()),
+                    reason: Some("reason\r\x1b[1Aover the previous line\u{9b}2J".into()),
+                    hint: Some("hint\x07".into()),
+                }
+            }
+            "what-the-plugin-sees" => {
+                let denied = match Command::new("echo").arg("--privileged").run() {
+                    Err(alca_plugin_sdk::SpawnError::Denied(text)) => text,
+                    other => format!("{other:?}"),
+                };
+                let missing = match Command::new("not-granted").run() {
+                    Err(alca_plugin_sdk::SpawnError::Denied(text)) => text,
+                    other => format!("{other:?}"),
+                };
+                refused(format!("SAW[{denied}][{missing}]"))
+            }
+            "background" => spawn_result(
+                Command::new("sh").args(["-c".to_string(), format!("sleep {m} > /dev/null 2>&1 &", m = marker())]),
+            ),
             _ => Availability { available: true, version: Some("0.0.0-fake".into()), reason: None, hint: None },
         }
     }
 
     fn image_exists(&self, _image: &str) -> Result<bool, RuntimeError> {
-        Ok(true)
+        match mode().as_str() {
+            // A 40 MiB error message.
+            "big-error" => Err(RuntimeError::Conflict("e".repeat(40 << 20))),
+            _ => Ok(true),
+        }
     }
 
     /// The fake keeps no state between commands: the container's id carries
@@ -179,10 +241,30 @@ impl Runtime for Hostile {
 
     fn list_containers(
         &self,
-        _s: Vec<alca_plugin_sdk::LabelSelector>,
+        s: Vec<alca_plugin_sdk::LabelSelector>,
         _all: bool,
     ) -> Result<Vec<ContainerInfo>, RuntimeError> {
-        Ok(Vec::new())
+        if mode() != "big-list" {
+            return Ok(Vec::new());
+        }
+        // Many entries, most of them not matching what alca asked for.
+        let labels: Vec<alca_plugin_sdk::KeyValue> = s
+            .iter()
+            .map(|s| alca_plugin_sdk::KeyValue::new(s.key.clone(), s.value.clone().unwrap_or_default()))
+            .collect();
+        Ok((0..100_000)
+            .map(|i| ContainerInfo {
+                id: format!("fake-{i}"),
+                name: format!("n{i}"),
+                image: "fake".into(),
+                state: ContainerState::Exited,
+                labels: if i == 0 { labels.clone() } else { Vec::new() },
+                exit_code: None,
+                created_at: None,
+                started_at: None,
+                ip_addresses: Vec::new(),
+            })
+            .collect())
     }
 
     fn exec_plan(&self, req: ExecRequest) -> Result<CommandPlan, RuntimeError> {
