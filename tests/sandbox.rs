@@ -257,3 +257,112 @@ fn background_children_die_when_the_program_exits() {
     let (e, _) = attack_measured("background", &["status"], &[], 0);
     assert!(e.contains("sh ran with exit Some(0)") || e.is_empty() || !e.contains("error"), "{e}");
 }
+
+fn mkfifo(path: &std::path::Path) {
+    let status = std::process::Command::new("mkfifo").arg(path).status().expect("mkfifo");
+    assert!(status.success());
+}
+
+/// Whatever a plugin directory holds (FIFOs, devices, links out of it,
+/// huge files), alca neither hangs nor reads what it should not: the plugin
+/// is refused with a message naming the file.
+#[test]
+fn plugin_directories_are_untrusted() {
+    let hostile = test_plugin("hostile");
+    let limit = std::time::Duration::from_secs(30);
+    let manifest_of =
+        |id: &str, extra: &str| format!("id = \"{id}\"\nname = \"X\"\nversion = \"1\"\nruntime = \"x\"\n{extra}");
+    type Prepare = Box<dyn Fn(&std::path::Path)>;
+    let cases: Vec<(&str, Prepare, &str)> = vec![
+        ("fifo-manifest", Box::new(|d| mkfifo(&d.join("alca-plugin.toml"))), "not a regular file"),
+        ("dir-manifest", Box::new(|d| std::fs::create_dir(d.join("alca-plugin.toml")).unwrap()), "not a regular file"),
+        (
+            "huge-manifest",
+            Box::new(|d| {
+                let f = std::fs::File::create(d.join("alca-plugin.toml")).unwrap();
+                f.set_len(1 << 30).unwrap();
+            }),
+            "larger than",
+        ),
+        (
+            "link-manifest",
+            Box::new(move |d| {
+                std::os::unix::fs::symlink(hostile.join("alca-plugin.toml"), d.join("alca-plugin.toml")).unwrap()
+            }),
+            "symbolic link",
+        ),
+        (
+            "escape-path",
+            Box::new(move |d| {
+                std::fs::write(
+                    d.join("alca-plugin.toml"),
+                    manifest_of("escape-path", "component = \"../hostile/plugin.wasm\"\n"),
+                )
+                .unwrap()
+            }),
+            "inside the plugin's directory",
+        ),
+        (
+            "absolute-path",
+            Box::new(move |d| {
+                std::fs::write(d.join("alca-plugin.toml"), manifest_of("absolute-path", "component = \"/dev/zero\"\n"))
+                    .unwrap()
+            }),
+            "inside the plugin's directory",
+        ),
+    ];
+    for (id, prepare, needle) in cases {
+        let env = hostile_env();
+        let dir = env.data.join("alca/plugins").join(id);
+        std::fs::create_dir_all(&dir).unwrap();
+        prepare(&dir);
+        let r = support::Run::within(env.alca(&["plugin", "list"]), limit);
+        assert_eq!(r.code, Some(0), "{id}: {r}");
+        assert!(r.stderr.contains(needle), "{id}: expected {needle:?}\n{r}");
+        assert!(r.stdout.contains("hostile"), "{id}: the other plugins still load\n{r}");
+    }
+
+    // Components: a FIFO, a device, a link out of the directory.
+    let hostile = test_plugin("hostile");
+    let components: Vec<(&str, Prepare, &str)> = vec![
+        ("fifo-component", Box::new(|d| mkfifo(&d.join("plugin.wasm"))), "not a regular file"),
+        (
+            "device-component",
+            Box::new(|d| std::os::unix::fs::symlink("/dev/zero", d.join("plugin.wasm")).unwrap()),
+            "leads outside the plugin's directory",
+        ),
+        (
+            "outside-component",
+            Box::new(move |d| std::os::unix::fs::symlink(hostile.join("plugin.wasm"), d.join("plugin.wasm")).unwrap()),
+            "leads outside the plugin's directory",
+        ),
+    ];
+    for (id, prepare, needle) in components {
+        let env = hostile_env();
+        env.write_config(&format!("image = \"fake\"\nruntime = \"{id}\"\n"));
+        let dir = env.data.join("alca/plugins").join(id);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("alca-plugin.toml"), manifest_of(id, "")).unwrap();
+        prepare(&dir);
+        let r = support::Run::within(env.alca(&["status"]), limit);
+        assert_eq!(r.code, Some(1), "{id}: {r}");
+        assert!(r.stderr.contains(needle), "{id}: expected {needle:?}\n{r}");
+    }
+}
+
+/// The compiled-code cache is native code: one that others can write is
+/// not used (alca compiles in memory and says how to fix it).
+#[test]
+fn a_cache_others_can_write_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut env = hostile_env();
+    let cache = env.root.join("cache");
+    env.cache = cache.clone();
+    env.ok(&["status"]);
+    let compiled = cache.join("alca/compiled");
+    assert_eq!(std::fs::metadata(&compiled).unwrap().permissions().mode() & 0o777, 0o700);
+    std::fs::set_permissions(&compiled, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let r = env.ok(&["status"]);
+    assert!(r.stderr.contains("not using the compiled-plugin cache"), "{r}");
+    assert!(r.stderr.contains("chmod 700"), "{r}");
+}

@@ -144,6 +144,29 @@ impl Run {
         .checked()
     }
 
+    /// Runs `cmd`, which must finish within `limit` (it is killed and the
+    /// test fails otherwise).
+    pub fn within(mut cmd: Command, limit: std::time::Duration) -> Run {
+        let mut child =
+            cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().expect("run alca");
+        let started = std::time::Instant::now();
+        while child.try_wait().expect("wait").is_none() {
+            if started.elapsed() > limit {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("alca did not finish within {limit:?}");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let Output { status, stdout, stderr } = child.wait_with_output().expect("output");
+        Run {
+            code: status.code(),
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        }
+        .checked()
+    }
+
     /// alca never panics and never prints Rust debug output, whatever happens.
     fn checked(self) -> Run {
         for bad in ["panicked at", "RUST_BACKTRACE", "stack backtrace"] {

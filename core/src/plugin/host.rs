@@ -481,3 +481,72 @@ impl tokio::io::AsyncWrite for GuestOutput {
         Poll::Ready(Ok(()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plugin::manifest::Manifest;
+
+    fn store(memory_mib: u32) -> (wasmtime::Engine, wasmtime::Store<PluginState>) {
+        let mut config = wasmtime::Config::new();
+        config.wasm_multi_memory(true);
+        let engine = wasmtime::Engine::new(&config).unwrap();
+        let manifest = Manifest::parse("id = \"t\"\nname = \"T\"\nversion = \"1\"\nruntime = \"t\"\n", "t").unwrap();
+        let broker = Arc::new(Broker::with_env(Arc::new(manifest), Default::default()));
+        let clock = Arc::new(CallClock::new(Duration::from_secs(5), Duration::from_secs(60)));
+        let mut store = wasmtime::Store::new(&engine, PluginState::new(broker, memory_mib, clock));
+        store.limiter(|s| s);
+        (engine, store)
+    }
+
+    fn instantiate(wat: &str) -> Result<(), String> {
+        let (engine, mut store) = store(64);
+        let module = wasmtime::Module::new(&engine, wat).unwrap();
+        wasmtime::Instance::new(&mut store, &module, &[]).map(drop).map_err(|e| format!("{e:?}"))
+    }
+
+    #[test]
+    fn memories_and_tables_share_one_cap() {
+        // 400 pages are 25 MiB: two fit in 64 MiB, three do not.
+        instantiate("(module (memory 400) (memory 400))").unwrap();
+        let e = instantiate("(module (memory 400) (memory 400) (memory 400))").unwrap_err();
+        assert!(e.contains("memory limit of 64 MiB"), "{e}");
+        // Tables count too: ten million elements are 80 MB of pointers.
+        let e = instantiate("(module (table 10000000 funcref))").unwrap_err();
+        assert!(e.contains("memory limit of 64 MiB"), "{e}");
+        let e = instantiate("(module (memory 600) (table 4000000 funcref))").unwrap_err();
+        assert!(e.contains("memory limit of 64 MiB"), "{e}");
+        instantiate("(module (memory 100) (table 1000 funcref))").unwrap();
+    }
+
+    #[test]
+    fn growth_is_counted_across_memories() {
+        let (engine, mut store) = store(64);
+        let wat = r#"(module (memory (export "a") 1) (memory (export "b") 1)
+            (func (export "grow") (param i32 i32) (result i32)
+              (drop (memory.grow 0 (local.get 0)))
+              (memory.grow 1 (local.get 1))))"#;
+        let module = wasmtime::Module::new(&engine, wat).unwrap();
+        let instance = wasmtime::Instance::new(&mut store, &module, &[]).unwrap();
+        let grow = instance.get_typed_func::<(i32, i32), i32>(&mut store, "grow").unwrap();
+        // 30 MiB in each: fine. 30 more in each: the sum passes the cap.
+        assert!(grow.call(&mut store, (480, 480)).unwrap() >= 0);
+        assert!(grow.call(&mut store, (480, 480)).is_err());
+        assert_eq!(store.data().fault, Some(Fault::Memory { cap_mib: 64 }));
+    }
+
+    #[test]
+    fn the_clock_counts_everything_but_spawns() {
+        let clock = CallClock::new(Duration::from_millis(50), Duration::from_secs(60));
+        clock.spawn_started();
+        std::thread::sleep(Duration::from_millis(80));
+        assert_eq!(clock.check(), None, "waiting for a program is not the plugin's time");
+        clock.spawn_finished();
+        std::thread::sleep(Duration::from_millis(80));
+        assert_eq!(clock.check(), Some(Fault::Cpu { budget: Duration::from_millis(50) }));
+        let wall = CallClock::new(Duration::from_secs(60), Duration::from_millis(30));
+        wall.spawn_started();
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(matches!(wall.check(), Some(Fault::Wall { .. })), "the wall clock runs during spawns");
+    }
+}
