@@ -3,6 +3,7 @@
 
 use alca_core::Error;
 use alca_core::ops::{PluginReport, StatusReport};
+use alca_core::plugin::text;
 use alca_core::report::Reporter;
 
 /// Progress lines (`→ ...`, `✓ ...`) on stderr, so stdout stays for results.
@@ -28,19 +29,34 @@ impl Reporter for Progress {
     }
 }
 
+/// Every message alca prints may carry text it did not write (a plugin's,
+/// an engine's, a file's): control characters are shown escaped.
+fn safe(message: &str) -> String {
+    text::block(message)
+}
+
 pub fn warn(message: &str) {
-    eprintln!("warning: {message}");
+    eprintln!("warning: {}", safe(message));
 }
 
 pub fn error(e: &Error) {
-    eprintln!("error: {e}");
+    eprintln!("error: {}", safe(&e.to_string()));
     if let Error::SetupFailed { output, .. } = e
         && !output.trim().is_empty()
     {
-        eprintln!("{}", output.trim_end());
+        // The end of the output says why it failed.
+        let output = output.trim_end();
+        let mut start = output.len().saturating_sub(text::BLOCK);
+        while !output.is_char_boundary(start) {
+            start += 1;
+        }
+        if start > 0 {
+            eprintln!("… ({start} bytes of output before this)");
+        }
+        eprintln!("{}", safe(&output[start..]));
     }
     if let Some(hint) = e.hint() {
-        for (i, line) in hint.lines().enumerate() {
+        for (i, line) in safe(&hint).lines().enumerate() {
             eprintln!("{}{line}", if i == 0 { "hint: " } else { "      " });
         }
     }
@@ -161,9 +177,9 @@ where
         event.record(&mut visitor);
         write!(writer, "{level}: ")?;
         if let Some(plugin) = &visitor.plugin {
-            write!(writer, "[{plugin}] ")?;
+            write!(writer, "[{}] ", text::line(plugin))?;
         }
-        writeln!(writer, "{}", visitor.message)
+        writeln!(writer, "{}", safe(&visitor.message))
     }
 }
 

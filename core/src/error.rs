@@ -84,7 +84,12 @@ impl Error {
                 "run `alca down`: it removes the containers made for this directory and sets {} aside; then `alca up` starts afresh",
                 path.display()
             ),
-            Error::Io { .. } => return None,
+            Error::Io { source, .. } => match source.kind() {
+                std::io::ErrorKind::ReadOnlyFilesystem | std::io::ErrorKind::PermissionDenied => {
+                    "alca keeps its state in .alca/ in the project directory, which must be writable for `up` and `down` (`run` and `status` only read it)".into()
+                }
+                _ => return None,
+            },
             Error::Plugin(e) => return e.hint(),
             Error::UnknownRuntime { .. } => "set `runtime` in .alca.toml to one of them, or to \"auto\"".into(),
             Error::RuntimeUnavailable { hint, .. } => return hint.clone(),

@@ -49,8 +49,17 @@ impl Project {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(Error::io(format!("cannot use {}", dir.display()), e)),
         }
-        std::fs::create_dir(&dir).map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
-        Ok(dir)
+        match std::fs::create_dir(&dir) {
+            Ok(()) => Ok(dir),
+            // Another alca made it first: check what it is.
+            Err(e)
+                if e.kind() == std::io::ErrorKind::AlreadyExists
+                    && dir.symlink_metadata().is_ok_and(|m| m.is_dir()) =>
+            {
+                Ok(dir)
+            }
+            Err(e) => Err(Error::io(format!("cannot create {}", dir.display()), e)),
+        }
     }
 
     /// Loads `.alca.toml`, resolving paths against this project and the
