@@ -166,3 +166,116 @@ async fn a_pinned_digest_must_match() {
     let err = host.instantiate(&source, Default::default()).await.err().expect("refused").to_string();
     assert!(err.contains("but its manifest pins"), "{err}");
 }
+
+/// The other side of the grant's strictness: whatever spec alca asks for,
+/// the built-in plugins' real argv is allowed. Run against a fake engine
+/// CLI that accepts everything (the argv never reaches a real engine).
+#[test]
+fn builtins_may_create_every_spec() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+    use std::cell::RefCell;
+    use std::os::unix::fs::PermissionsExt;
+
+    let bin = tempfile::tempdir().unwrap();
+    for program in ["docker", "podman"] {
+        let path = bin.path().join(program);
+        std::fs::write(&path, "#!/bin/sh\necho 0123456789abcdef\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let env = [("PATH".to_string(), std::ffi::OsString::from(bin.path()))].into_iter().collect();
+    let host = PluginHost::new(None).unwrap().with_environment(env);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+
+    let word = "[a-z0-9][a-z0-9._-]{0,8}";
+    let path = prop::collection::vec(word, 1..4).prop_map(|c| format!("/{}", c.join("/")));
+    let kv = |k: &str, v: String| wit::KeyValue { key: k.to_string(), value: v };
+    let mount =
+        (0..3u8, path.clone(), path.clone(), word, any::<bool>()).prop_map(|(kind, source, target, volume, ro)| {
+            match kind {
+                0 => wit::Mount { kind: wit::MountKind::Bind, source, target, read_only: ro },
+                1 => wit::Mount { kind: wit::MountKind::Volume, source: volume, target, read_only: ro },
+                _ => wit::Mount { kind: wit::MountKind::Tmpfs, source: String::new(), target, read_only: ro },
+            }
+        });
+    let port = (
+        prop::option::of(prop_oneof![Just("127.0.0.1"), Just("::1"), Just("0.0.0.0")]),
+        prop::option::of(1u16..),
+        1u16..,
+        any::<bool>(),
+    )
+        .prop_map(|(ip, host_port, container_port, udp)| wit::PortMapping {
+            host_ip: ip.map(str::to_string),
+            host_port,
+            container_port,
+            protocol: if udp { wit::Protocol::Udp } else { wit::Protocol::Tcp },
+        });
+    // Adding ALL is on the built-in grants' deny list: alca never asks for it.
+    let cap = prop_oneof![Just("CHOWN"), Just("NET_BIND_SERVICE"), Just("cap_kill"), Just("setuid")];
+    let spec = (
+        prop::collection::vec(("[A-Z_][A-Z0-9_]{0,6}", "[ -~]{0,12}"), 0..4),
+        prop::collection::vec(mount, 0..4),
+        prop::collection::vec(port, 0..3),
+        (prop::option::of(word), prop::option::of(prop::collection::vec(word, 1..3))),
+        prop::collection::vec("[ -~]{0,8}", 1..4),
+        (prop::option::of(0.1f64..64.0), prop::option::of(1u64..(1u64 << 40))),
+        (prop::collection::vec(prop_oneof![Just("ALL"), cap.clone()], 0..3), prop::collection::vec(cap, 0..3)),
+        (any::<bool>(), 0..3u8, word, any::<bool>()),
+    )
+        .prop_map(
+            move |(
+                env,
+                mounts,
+                ports,
+                (user, entrypoint),
+                command,
+                (cpus, memory),
+                (drop, add),
+                (restart, net, name, init),
+            )| {
+                wit::ContainerSpec {
+                    name: "alca-0123456789ab".into(),
+                    image: "docker.io/library/busybox:1".into(),
+                    labels: vec![kv("alca.project.id", "p".into()), kv("alca.project.path", "/home/u/p".into())],
+                    env: env.into_iter().map(|(k, v)| kv(&k, v)).collect(),
+                    mounts,
+                    ports,
+                    workdir: Some("/workspace".into()),
+                    user,
+                    entrypoint,
+                    command,
+                    resources: wit::Resources { cpus, memory_bytes: memory },
+                    capabilities: wit::Capabilities {
+                        drop: drop.into_iter().map(str::to_string).collect(),
+                        add: add.into_iter().map(str::to_string).collect(),
+                    },
+                    restart: if restart { wit::RestartPolicy::UnlessStopped } else { wit::RestartPolicy::No },
+                    network: match net {
+                        0 => wit::NetworkMode::Default,
+                        1 => wit::NetworkMode::None,
+                        _ => wit::NetworkMode::Named(format!("net-{name}")),
+                    },
+                    init,
+                }
+            },
+        );
+
+    for builtin in PluginSource::builtins() {
+        let plugin = RefCell::new(rt.block_on(host.instantiate(&builtin, Default::default())).unwrap());
+        let cases = std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(256);
+        let mut runner = TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() });
+        let result = runner.run(&spec, |s| {
+            let created = rt.block_on(plugin.borrow_mut().create(&s));
+            match created {
+                Ok(id) => prop_assert_eq!(id, "0123456789abcdef"),
+                // The plugin may find a spec inexpressible (its own check), never the grant.
+                Err(PluginError::Runtime { error: wit::RuntimeError::InvalidSpec(_), .. }) => {}
+                Err(e) => prop_assert!(false, "{}: refused {:?}: {}", builtin.id(), s, e),
+            }
+            Ok(())
+        });
+        if let Err(e) = result {
+            panic!("{e}");
+        }
+    }
+}

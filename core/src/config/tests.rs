@@ -149,3 +149,59 @@ fn line_col_counts_characters() {
     assert_eq!(line_col("ab\ncé d", 7), (2, 4));
     assert_eq!(line_col("", 0), (1, 1));
 }
+
+// --- Fuzz targets (proptest; scripts/fuzz.sh runs them longer) -------------
+
+mod fuzz {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Pieces of `.alca.toml`, valid and not, to build configs from.
+    fn fragment() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("image = \"x\"\n".to_string()),
+            Just("workdir = \"/w\"\n".to_string()),
+            Just("runtime = \"docker\"\n".to_string()),
+            Just("mounts = [\"/a:/b:ro\", { source = \"./d\", target = \"/d\", readonly = true }]\n".to_string()),
+            Just("mounts = [\"$HOME/x:/x\", \"~/y:/y\", \"a:b:c:d\", \"::\"]\n".to_string()),
+            Just("[envs]\nA = \"1\"\nB = { value = \"${B}\", override_on_enter = true }\n".to_string()),
+            Just("[commands]\nup = { command = \"x\", append = true }\nenter = \"y\"\n".to_string()),
+            Just("[network]\nlan-access = [\"*\"]\n".to_string()),
+            Just("caps = [\"ALL\"]\n".to_string()),
+            Just("[[[\n".to_string()),
+            Just("\"\\u0000\" = 1\n".to_string()),
+            "[a-z_\\.]{1,8} = [\"0-9a-z\\[\\]{}=,:/~$ ]{0,12}\n",
+            any::<String>(),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 1024, ..ProptestConfig::default() })]
+
+        /// Any text: an error that points inside the file, or a config; never a panic.
+        #[test]
+        fn any_text_gives_a_config_or_a_located_error(parts in prop::collection::vec(fragment(), 0..6)) {
+            let text: String = parts.concat();
+            match parse_with(&text, &[("HOME", "/home/u"), ("B", "b")]) {
+                Ok(c) => prop_assert!(!c.image.is_empty()),
+                Err(e) => {
+                    prop_assert!(e.line >= 1 && e.column >= 1);
+                    prop_assert!(e.line <= text.lines().count() + 1, "line {} of {:?}", e.line, text);
+                }
+            }
+        }
+
+        #[test]
+        fn any_bytes_through_the_loader(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join(".alca.toml");
+            std::fs::write(&path, &bytes).unwrap();
+            let env = |_: &str| None;
+            let ctx = LoadContext { project_root: dir.path(), env: &env, home: None };
+            if let Err(e) = Config::load(&path, &ctx) {
+                prop_assert!(e.line >= 1 && e.column >= 1);
+            }
+        }
+    }
+}

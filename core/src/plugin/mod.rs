@@ -21,6 +21,9 @@ mod host;
 pub mod manifest;
 pub mod text;
 
+#[cfg(test)]
+mod fuzz;
+
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};

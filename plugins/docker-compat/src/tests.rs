@@ -244,3 +244,84 @@ fn classifies_engine_errors() {
         other => panic!("{other:?}"),
     }
 }
+
+// --- Fuzz targets (proptest; scripts/fuzz.sh runs them longer) -------------
+
+mod fuzz {
+    use alca_plugin_sdk::serde_json::{self, Value, json};
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// JSON values shaped like (and unlike) what the engines print.
+    fn value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            any::<f64>().prop_map(|n| json!(n)),
+            "[a-z0-9/=:. -]{0,12}".prop_map(Value::String),
+            any::<String>().prop_map(Value::String),
+        ];
+        leaf.prop_recursive(3, 24, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map(
+                    prop_oneof![
+                        Just("Id".to_string()),
+                        Just("Name".to_string()),
+                        Just("State".to_string()),
+                        Just("Status".to_string()),
+                        Just("Config".to_string()),
+                        Just("Labels".to_string()),
+                        Just("Image".to_string()),
+                        Just("ImageName".to_string()),
+                        Just("ExitCode".to_string()),
+                        Just("NetworkSettings".to_string()),
+                        Just("Networks".to_string()),
+                        Just("IPAddress".to_string()),
+                        Just("Created".to_string()),
+                        Just("StartedAt".to_string()),
+                        Just("Server".to_string()),
+                        Just("Client".to_string()),
+                        Just("Version".to_string()),
+                        "[A-Za-z]{1,6}",
+                    ],
+                    inner,
+                    0..5
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 1024, ..ProptestConfig::default() })]
+
+        #[test]
+        fn output_parsers_never_panic_on_bytes(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+            let _ = parse_inspect(&bytes);
+            let _ = parse_version(Engine::Docker, &bytes);
+            let _ = parse_version(Engine::Podman, &bytes);
+        }
+
+        #[test]
+        fn output_parsers_never_panic_on_json(v in value()) {
+            let bytes = serde_json::to_vec(&v).unwrap();
+            let _ = parse_version(Engine::Docker, &bytes);
+            let _ = parse_version(Engine::Podman, &bytes);
+            let wrapped = serde_json::to_vec(&Value::Array(vec![v])).unwrap();
+            if let Ok(infos) = parse_inspect(&wrapped) {
+                for info in infos {
+                    prop_assert!(!info.id.is_empty());
+                }
+            }
+        }
+
+        #[test]
+        fn classify_never_panics(stderr in any::<String>(), code in any::<Option<i32>>()) {
+            let failure = CommandFailure { program: "docker".into(), args: vec![], exit_code: code, stderr_tail: stderr };
+            let _ = classify(&DOCKER, failure);
+        }
+    }
+}
