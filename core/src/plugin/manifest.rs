@@ -493,6 +493,16 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_example_is_a_valid_manifest() {
+        let doc = include_str!("../../../docs/plugins/manifest.md");
+        let start = doc.find("```toml\n").expect("a toml block") + "```toml\n".len();
+        let text = doc[start..start + doc[start..].find("```").unwrap()].replace("…64 hex digits…", &"0".repeat(64));
+        let m = Manifest::parse(&text, "docs/plugins/manifest.md").unwrap();
+        let p = m.program("nerdctl").unwrap();
+        assert!(p.allow.iter().any(|r| r.role == Role::Creates) && p.allow.iter().any(|r| r.role == Role::Lists));
+    }
+
+    #[test]
     fn rejects_bad_manifests() {
         let base = "id = \"x\"\nname = \"X\"\nversion = \"1\"\nruntime = \"x\"\n";
         let bad = [
