@@ -5,6 +5,23 @@ use std::io::{Read, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
+/// A path with `.`, `..` and empty components resolved lexically, as an
+/// absolute path (what the engines do to mount paths, and what a check
+/// must do before comparing paths).
+pub fn lexical(path: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for c in path.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                out.pop();
+            }
+            c => out.push(c),
+        }
+    }
+    format!("/{}", out.join("/"))
+}
+
 /// Reads a file that someone else may have prepared: it must be a regular
 /// file (a FIFO, a device or a socket is refused without blocking on it),
 /// at most `max` bytes (checked before reading, and again while reading, in

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 pub use env::{DEFAULT_ENVS, EnvValue, EnvVar};
-pub use mounts::{MountConfig, lexical};
+pub use mounts::MountConfig;
 
 /// The configuration file's name.
 pub const FILE_NAME: &str = ".alca.toml";

@@ -74,27 +74,12 @@ pub(super) fn parse(
         return Err(err(format!("the target {target:?} cannot contain `,`")));
     }
     // As the engines read it: `.`, `..` and repeated `/` resolved.
-    let target = match lexical(&target) {
+    let target = match crate::fsutil::lexical(&target) {
         t if t == "/" => return Err(err("the target cannot be `/`".into())),
         t => t,
     };
     let source = resolve_source(&source, ctx).map_err(err)?;
     Ok(MountConfig { source, target, read_only })
-}
-
-/// An absolute path with `.`, `..` and empty components resolved lexically.
-pub fn lexical(path: &str) -> String {
-    let mut out: Vec<&str> = Vec::new();
-    for c in path.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => {
-                out.pop();
-            }
-            c => out.push(c),
-        }
-    }
-    format!("/{}", out.join("/"))
 }
 
 /// Expands `~` and `$VAR`/`${VAR}` (an unset variable is an error) and makes

@@ -223,7 +223,7 @@ async fn check_old_runtime(alca: &Alca, project: &Project, state: &State, old: &
 fn mount_sources(project: &Project, config: &Config, reporter: &dyn Reporter) -> Result<Vec<PathBuf>, Error> {
     let mut resolved = Vec::with_capacity(config.mounts.len());
     for m in &config.mounts {
-        let lexical = PathBuf::from(crate::config::lexical(&m.source.display().to_string()));
+        let lexical = PathBuf::from(crate::fsutil::lexical(&m.source.display().to_string()));
         let inside = lexical.starts_with(&project.root);
         if !m.source.exists() {
             if !inside {

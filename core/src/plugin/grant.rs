@@ -134,22 +134,6 @@ fn path_matches(segments: &[PathSegment], path: &str) -> bool {
     i == components.len()
 }
 
-/// Lexically normalised path (`.` and `..` resolved), for deny checks.
-fn lexical(path: &str) -> Option<String> {
-    let rest = path.strip_prefix('/')?;
-    let mut out: Vec<&str> = Vec::new();
-    for c in rest.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => {
-                out.pop();
-            }
-            c => out.push(c),
-        }
-    }
-    Some(format!("/{}", out.join("/")))
-}
-
 /// An option a rule allows, from `"-v|--volume={mount}"`:
 /// * `--flag` (boolean, always allowed);
 /// * `--flag={tty}` (boolean, allowed when the request's field is true);
@@ -542,7 +526,7 @@ fn denies(d: &DenyArg, rule: &AllowRule, occ: &Occurrence) -> bool {
             other => other.matches(&bind::capability(value)),
         },
         _ => match pattern {
-            ValuePattern::Path(_) => lexical(value).is_some_and(|p| pattern.matches(&p)),
+            ValuePattern::Path(_) => value.starts_with('/') && pattern.matches(&crate::fsutil::lexical(value)),
             other => other.matches(value),
         },
     }
