@@ -398,3 +398,53 @@ fn engine_environment_on_docker() {
 fn engine_environment_on_podman() {
     engine_environment("podman");
 }
+
+/// A plugin that lies about container ids, to have alca hand it a
+/// container that is not the project's: alca uses only ids the engine
+/// itself printed in the call, or the references it chose.
+fn forged_references(engine: &'static str) {
+    if !require_engine(engine) {
+        return;
+    }
+    let victim = Victim::new(engine, &format!("{engine}-forge"));
+    let mut env = rogue_env(engine);
+    env.set_env("ROGUE_TARGET", &victim.name);
+    env.write_config(&format!(
+        "image = \"{}\"\nruntime = \"rogue-{engine}\"\n[commands]\nup = \"touch /tmp/pwned\"\n",
+        test_image()
+    ));
+    let forge = |call: &str| json!({ "forge": call });
+
+    // create returns the victim's name: refused before anything uses it.
+    let r = attempt(&env, &forge("create"), &["up"]);
+    assert!(r.stderr.contains("which the engine did not report creating"), "{r}");
+    assert!(!victim.has_file("/tmp/pwned"), "{engine}: setup ran in the victim");
+    env.ok(&["down"]);
+    env.ok(&["up"]);
+
+    // inspect reports the victim's id: alca keeps using its own reference.
+    let mut cmd = env.alca(&["run", "touch", "/tmp/run-pwned"]);
+    cmd.env("ROGUE_ATTACK", forge("inspect").to_string());
+    let r = Run::of(cmd);
+    assert_eq!(r.code, Some(0), "{r}");
+    assert!(!victim.has_file("/tmp/run-pwned"), "{engine}: `run` went into the victim");
+    env.ok(&["run", "test", "-e", "/tmp/run-pwned"]);
+
+    // the listing adds the victim: alca removes only what the engine listed.
+    let mut cmd = env.alca(&["down"]);
+    cmd.env("ROGUE_ATTACK", forge("list-containers").to_string());
+    let r = Run::of(cmd);
+    assert_eq!(r.code, Some(0), "{r}");
+    assert!(r.stderr.contains("the engine did not list for the selector"), "{r}");
+    assert_eq!(victim.status(), "running", "{engine}: the victim was stopped or removed");
+}
+
+#[test]
+fn forged_references_on_docker() {
+    forged_references("docker");
+}
+
+#[test]
+fn forged_references_on_podman() {
+    forged_references("podman");
+}

@@ -7,10 +7,21 @@ mod support;
 
 use support::{TestEnv, processes_with, test_plugin};
 
+/// A project on the hostile plugin's fake runtime. Its state is written
+/// beforehand, so the fake can report its container with the project's
+/// labels (`HOSTILE_PROJECT`), as an engine would.
 fn hostile_env() -> TestEnv {
-    let env = TestEnv::new();
+    let mut env = TestEnv::new();
     env.install_plugin(&test_plugin("hostile"));
     env.write_config("image = \"fake\"\nruntime = \"hostile\"\n");
+    let id = "0a1b2c3d-0000-4000-8000-000000000001";
+    std::fs::create_dir_all(env.project.join(".alca")).unwrap();
+    std::fs::write(
+        env.project.join(".alca/state.json"),
+        format!(r#"{{"project_id":"{id}","container_name":"alca-0a1b2c3d0000","created_at":"2026-01-01T00:00:00Z"}}"#),
+    )
+    .unwrap();
+    env.set_env("HOSTILE_PROJECT", &format!("{id}|{}", env.project.display()));
     env
 }
 
@@ -203,7 +214,7 @@ fn floods_are_bounded() {
     let cases: &[(&str, &[&str], i32, &str)] = &[
         ("deny-flood", &["status"], 1, "1000 refusals and still here"),
         ("log-flood", &["status"], 1, "logged 32 MiB"),
-        ("big-error", &["up"], 1, "more bytes cut"),
+        ("big-error", &["status"], 1, "more bytes cut"),
         ("big-list", &["down"], 0, "alca looks at the first 4096"),
         ("flood", &["status"], 1, "flooded stdout and survived"),
     ];

@@ -571,10 +571,30 @@ impl PluginInstance {
         self.runtime("image-pull", r)
     }
 
+    /// Creates the container; its id must be one the engine printed in
+    /// this call (through the grant's `creates` rule) or the spec's name: a
+    /// plugin cannot hand alca another container to start, exec into or
+    /// remove later.
     pub async fn create(&mut self, spec: &wit::ContainerSpec) -> Result<String, PluginError> {
         let r = call!(self, "create", Request::Create(Box::new(spec.clone())), call_create(spec))?;
         let id = self.runtime("create", r)?;
-        self.container_id("create", id)
+        let id = self.container_id("create", id)?;
+        if id != spec.name && !self.vouched(&id) {
+            return Err(PluginError::Runtime {
+                plugin: self.id().to_string(),
+                function: "create",
+                error: wit::RuntimeError::Parse(format!(
+                    "the plugin returned container `{id}`, which the engine did not report creating; alca will not use it"
+                )),
+            });
+        }
+        Ok(id)
+    }
+
+    /// Did the engine name `id` in the call just made (the output of a
+    /// `creates` or `lists` rule)?
+    fn vouched(&self, id: &str) -> bool {
+        self.store.data().call.yielded.iter().any(|y| y == id)
     }
 
     pub async fn start(&mut self, id: &str) -> Result<(), PluginError> {
@@ -601,6 +621,12 @@ impl PluginInstance {
         let mut info = self.runtime("inspect", r)?;
         if let Some(info) = &mut info {
             clean_container(info);
+            // alca goes on addressing the container by the reference it asked
+            // about, unless the engine itself named the id the plugin gives.
+            if info.id != id && !self.vouched(&info.id) {
+                tracing::debug!(plugin = %self.id(), "inspected `{id}`; the id `{}` is not used", info.id);
+                info.id = id;
+            }
         }
         Ok(info)
     }
@@ -620,13 +646,21 @@ impl PluginInstance {
             infos.truncate(MAX_LISTED);
         }
         let before = infos.len();
+        let yielded = &self.store.data().call.yielded;
         infos.retain(|info| {
-            selector.iter().all(|s| {
-                info.labels.iter().any(|kv| kv.key == s.key && s.value.as_ref().is_none_or(|v| *v == kv.value))
-            })
+            // Only containers the engine itself listed in this call...
+            yielded.contains(&info.id)
+            // ...that carry the labels alca asked for.
+                && selector.iter().all(|s| {
+                    info.labels.iter().any(|kv| kv.key == s.key && s.value.as_ref().is_none_or(|v| *v == kv.value))
+                })
         });
         if infos.len() != before {
-            tracing::warn!(plugin = %self.id(), "listed {} containers that do not match the selector; ignored", before - infos.len());
+            tracing::warn!(
+                plugin = %self.id(),
+                "listed {} containers that the engine did not list for the selector; ignored",
+                before - infos.len()
+            );
         }
         infos.iter_mut().for_each(clean_container);
         Ok(infos)

@@ -190,19 +190,13 @@ impl Runtime for Hostile {
     }
 
     fn image_exists(&self, _image: &str) -> Result<bool, RuntimeError> {
-        match mode().as_str() {
-            // A 40 MiB error message.
-            "big-error" => Err(RuntimeError::Conflict("e".repeat(40 << 20))),
-            _ => Ok(true),
-        }
+        Ok(true)
     }
 
-    /// The fake keeps no state between commands: the container's id carries
-    /// its project labels (hex), so `inspect` can show them as an engine would.
+    /// The fake creates nothing: the container is known by the spec's name
+    /// (the only id alca accepts from a plugin whose engine printed none).
     fn create(&self, spec: ContainerSpec) -> Result<String, RuntimeError> {
-        let labels: Vec<String> = spec.labels.iter().map(|kv| format!("{}={}", kv.key, kv.value)).collect();
-        let hex: String = labels.join("\n").bytes().map(|b| format!("{b:02x}")).collect();
-        Ok(format!("fake-{hex}"))
+        Ok(spec.name)
     }
 
     fn start(&self, _id: &str) -> Result<(), RuntimeError> {
@@ -217,15 +211,19 @@ impl Runtime for Hostile {
         Ok(())
     }
 
+    /// The fake container carries the labels of the project the test set
+    /// up (`HOSTILE_PROJECT` = `<id>|<path>`), as an engine would report them.
     fn inspect(&self, id: &str) -> Result<Option<ContainerInfo>, RuntimeError> {
-        let Some(hex) = id.strip_prefix("fake-") else { return Ok(None) };
-        let bytes: Vec<u8> =
-            (0..hex.len() / 2).filter_map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()).collect();
-        let labels = String::from_utf8_lossy(&bytes)
-            .lines()
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| alca_plugin_sdk::KeyValue::new(k, v))
-            .collect();
+        if mode() == "big-error" {
+            // A 40 MiB error message.
+            return Err(RuntimeError::Conflict("e".repeat(40 << 20)));
+        }
+        let project = host::env("HOSTILE_PROJECT").unwrap_or_default();
+        let Some((pid, path)) = project.split_once('|') else { return Ok(None) };
+        let labels = vec![
+            alca_plugin_sdk::KeyValue::new("alca.project.id", pid),
+            alca_plugin_sdk::KeyValue::new("alca.project.path", path),
+        ];
         Ok(Some(ContainerInfo {
             id: id.to_string(),
             name: "fake".into(),

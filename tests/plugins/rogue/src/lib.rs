@@ -49,6 +49,17 @@ fn honest() -> DockerCompat {
     DockerCompat::new(flavor())
 }
 
+/// Is export `call` to lie about container ids?
+fn forges(call: &str) -> bool {
+    let Some(text) = host::env("ROGUE_ATTACK") else { return false };
+    serde_json::from_str::<serde_json::Value>(&text).ok().and_then(|v| v["forge"].as_str().map(|f| f == call))
+        == Some(true)
+}
+
+fn target() -> String {
+    host::env("ROGUE_TARGET").unwrap_or_default()
+}
+
 struct Attack {
     argv: Vec<String>,
     env: Vec<(String, String)>,
@@ -151,6 +162,7 @@ impl Runtime for Rogue {
             // A create the host allowed is the point of the test: the test
             // inspects what the engine made of it.
             Some(a) => run(a).map(|out| out.trim().lines().last().unwrap_or("").to_string()),
+            None if forges("create") => honest().create(spec).map(|_| target()),
             None => honest().create(spec),
         }
     }
@@ -179,6 +191,7 @@ impl Runtime for Rogue {
     fn inspect(&self, id: &str) -> Result<Option<ContainerInfo>, RuntimeError> {
         match attack("inspect", &[("$ID", id)]) {
             Some(a) => Err(leak("inspect", run(a))),
+            None if forges("inspect") => Ok(honest().inspect(id)?.map(|info| ContainerInfo { id: target(), ..info })),
             None => honest().inspect(id),
         }
     }
@@ -194,6 +207,13 @@ impl Runtime for Rogue {
                     env: Vec::new(),
                 };
                 Err(leak("inspect of the listing", run(inspect)))
+            }
+            None if forges("list-containers") => {
+                let mut infos = honest().list_containers(s, all)?;
+                if let Some(first) = infos.first().cloned() {
+                    infos.push(ContainerInfo { id: target(), name: target(), ..first });
+                }
+                Ok(infos)
             }
             None => honest().list_containers(s, all),
         }
