@@ -405,8 +405,10 @@ fn run_output(out: SpawnOutput) -> wit_process::RunOutput {
     }
 }
 
-impl wit_host::Host for PluginState {
-    fn log(&mut self, level: wit_host::Level, message: String) -> wasmtime::Result<()> {
+impl PluginState {
+    /// `host.log`, from a message still in the guest's memory (see
+    /// [`link_log`]) or already copied out.
+    pub fn log(&mut self, level: wit_host::Level, message: &str) {
         let level = match level {
             wit_host::Level::Trace => tracing::Level::TRACE,
             wit_host::Level::Debug => tracing::Level::DEBUG,
@@ -414,7 +416,34 @@ impl wit_host::Host for PluginState {
             wit_host::Level::Warn => tracing::Level::WARN,
             wit_host::Level::Error => tracing::Level::ERROR,
         };
-        self.say(level, &text::line(&message));
+        self.say(level, &text::line(message));
+    }
+}
+
+/// Replaces the generated `host.log` with one that reads the message where
+/// it lies in the guest's memory and keeps a bounded prefix: a plugin that
+/// logs 32 MiB does not make alca copy 32 MiB.
+pub(crate) fn link_log(linker: &mut wasmtime::component::Linker<PluginState>) -> wasmtime::Result<()> {
+    use wasmtime::component::WasmStr;
+    linker.allow_shadowing(true);
+    linker.instance("alca:runtime/host@0.1.0")?.func_wrap(
+        "log",
+        |mut store: wasmtime::StoreContextMut<'_, PluginState>, (level, message): (wit_host::Level, WasmStr)| {
+            let message = match message.to_str(&store) {
+                Ok(m) => text::line(&m),
+                Err(_) => "(a log message that is not UTF-8)".to_string(),
+            };
+            store.data_mut().log(level, &message);
+            Ok(())
+        },
+    )?;
+    linker.allow_shadowing(false);
+    Ok(())
+}
+
+impl wit_host::Host for PluginState {
+    fn log(&mut self, level: wit_host::Level, message: String) -> wasmtime::Result<()> {
+        PluginState::log(self, level, &message);
         Ok(())
     }
 

@@ -293,6 +293,7 @@ impl PluginHost {
         let mut linker: Linker<PluginState> = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(load_err)?;
         RuntimePlugin::add_to_linker::<PluginState, HasSelf<PluginState>>(&mut linker, |s| s).map_err(load_err)?;
+        host::link_log(&mut linker).map_err(load_err)?;
         Ok(PluginHost { engine, linker, cache_dir, env: None })
     }
 
