@@ -128,7 +128,7 @@ pub fn plugins(list: &[PluginReport]) {
         if !p.description.is_empty() {
             println!("  {}", p.description);
         }
-        println!("  limits: memory {} MiB, CPU {} ms per call", p.memory_mib, p.cpu_ms);
+        println!("  limits: memory {} MiB, {} ms of its own time per call", p.memory_mib, p.cpu_ms);
         if !p.host_env.is_empty() {
             println!("  may read: {}", p.host_env.join(", "));
         }
@@ -139,7 +139,10 @@ pub fn plugins(list: &[PluginReport]) {
                 prog.name, prog.max_timeout_secs, prog.max_output_mib
             );
             if !prog.env.is_empty() {
-                println!("    env:   {}", prog.env.join(", "));
+                println!("    env:   {} (from your environment)", prog.env.join(", "));
+            }
+            if !prog.set_env.is_empty() {
+                println!("    sets:  {} (values of the plugin's choice)", prog.set_env.join(", "));
             }
             if !prog.deny.is_empty() {
                 println!("    deny:  {}", prog.deny.join(", "));

@@ -24,7 +24,10 @@ pub struct PluginReport {
 pub struct ProgramReport {
     pub name: String,
     pub located: Option<String>,
+    /// Passed from the user's environment.
     pub env: Vec<String>,
+    /// Set by the plugin itself.
+    pub set_env: Vec<String>,
     pub max_timeout_secs: u32,
     pub max_output_mib: usize,
     pub deny: Vec<String>,
@@ -64,6 +67,7 @@ pub fn plugins(alca: &Alca) -> (Vec<PluginReport>, Vec<String>) {
                             .and_then(|path| which::which_in(&p.name, Some(path), "/").ok())
                             .map(|p| p.display().to_string()),
                         env: p.env.iter().cloned().collect(),
+                        set_env: p.set_env.iter().cloned().collect(),
                         max_timeout_secs: p.max_timeout_secs,
                         max_output_mib: p.max_output_bytes / (1024 * 1024),
                         deny: p.deny.iter().map(|d| d.source.clone()).collect(),
