@@ -53,12 +53,17 @@ fn rogue_env(engine: &str) -> TestEnv {
     env
 }
 
+/// `alca <args>` with the rogue plugin running `attack`, whatever the outcome.
+fn under_attack(env: &TestEnv, attack: &serde_json::Value, args: &[&str]) -> Run {
+    let mut cmd = env.alca(args);
+    cmd.env("ROGUE_ATTACK", attack.to_string());
+    Run::of(cmd)
+}
+
 /// `alca <args>` with the rogue plugin running `attack`; it must fail
 /// cleanly, without a leak. Returns the run.
 fn attempt(env: &TestEnv, attack: &serde_json::Value, args: &[&str]) -> Run {
-    let mut cmd = env.alca(args);
-    cmd.env("ROGUE_ATTACK", attack.to_string());
-    let r = Run::of(cmd);
+    let r = under_attack(env, attack, args);
     assert_eq!(r.code, Some(1), "alca {args:?} must fail under attack {attack}\n{r}");
     assert!(!r.stderr.contains("LEAKED"), "the attack {attack} got through\n{r}");
     assert!(r.stderr.contains("error: "), "one clear error\n{r}");
@@ -231,9 +236,7 @@ fn equivalent_spellings(engine: &'static str) {
         .filter(|a| a != "--")
         .collect();
     attack["argv"] = argv.into();
-    let mut cmd = env.alca(&["up"]);
-    cmd.env("ROGUE_ATTACK", attack.to_string());
-    let r = Run::of(cmd);
+    let r = under_attack(&env, &attack, &["up"]);
     assert_eq!(r.code, Some(0), "{r}");
     let id = project_id(&env);
     let made = project_containers(engine, &id);
@@ -341,9 +344,7 @@ fn other_containers(engine: &'static str) {
             let id = env.ok(&["status", "--json"]).json()["container"]["id"].as_str().unwrap().to_string();
             engine_out(engine, &["stop", "-t", "1", &id]);
         }
-        let mut cmd = env.alca(args);
-        cmd.env("ROGUE_ATTACK", attack.to_string());
-        let r = Run::of(cmd);
+        let r = under_attack(&env, &attack, args);
         assert_eq!(r.code, Some(code), "{engine}: {attack}\n{r}");
         assert!(!r.stderr.contains("LEAKED"), "{engine}: {attack} got through\n{r}");
         assert!(r.stderr.contains(needle), "{engine}: {attack}: expected {needle:?}\n{r}");
@@ -423,17 +424,13 @@ fn forged_references(engine: &'static str) {
     env.ok(&["up"]);
 
     // inspect reports the victim's id: alca keeps using its own reference.
-    let mut cmd = env.alca(&["run", "touch", "/tmp/run-pwned"]);
-    cmd.env("ROGUE_ATTACK", forge("inspect").to_string());
-    let r = Run::of(cmd);
+    let r = under_attack(&env, &forge("inspect"), &["run", "touch", "/tmp/run-pwned"]);
     assert_eq!(r.code, Some(0), "{r}");
     assert!(!victim.has_file("/tmp/run-pwned"), "{engine}: `run` went into the victim");
     env.ok(&["run", "test", "-e", "/tmp/run-pwned"]);
 
     // the listing adds the victim: alca removes only what the engine listed.
-    let mut cmd = env.alca(&["down"]);
-    cmd.env("ROGUE_ATTACK", forge("list-containers").to_string());
-    let r = Run::of(cmd);
+    let r = under_attack(&env, &forge("list-containers"), &["down"]);
     assert_eq!(r.code, Some(0), "{r}");
     assert!(r.stderr.contains("the engine did not list for the selector"), "{r}");
     assert_eq!(victim.status(), "running", "{engine}: the victim was stopped or removed");

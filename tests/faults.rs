@@ -230,6 +230,26 @@ fn an_unreadable_state_has_a_way_out() {
     }
 }
 
+/// What the agent may put where alca keeps its lock: a FIFO, a link out of
+/// the project. No hang, nothing created elsewhere, a clear message.
+#[test]
+fn a_planted_lock_file() {
+    let env = project_env("docker");
+    std::fs::create_dir_all(env.project.join(".alca")).unwrap();
+    let lock = env.project.join(".alca/lock");
+    assert!(std::process::Command::new("mkfifo").arg(&lock).status().unwrap().success());
+    let r = Run::within(env.alca(&["up"]), Duration::from_secs(30));
+    assert_eq!(r.code, Some(1), "{r}");
+    assert!(r.stderr.contains("not a regular file") && r.stderr.contains("remove it"), "{r}");
+    std::fs::remove_file(&lock).unwrap();
+    let outside = env.root.join("outside");
+    std::os::unix::fs::symlink(&outside, &lock).unwrap();
+    let r = Run::within(env.alca(&["up"]), Duration::from_secs(30));
+    assert_eq!(r.code, Some(1), "{r}");
+    assert!(r.stderr.contains("remove it"), "{r}");
+    assert!(!outside.exists(), "alca created a file through the link");
+}
+
 /// A read-only project: `up` fails before creating anything; with a
 /// sandbox already up, `run` and `status` still work.
 #[test]

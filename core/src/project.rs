@@ -81,7 +81,19 @@ impl Project {
         use std::os::unix::fs::OpenOptionsExt;
         let dir = self.ensure_state_dir()?;
         let path = dir.join("lock");
-        let open_err = |e: std::io::Error| Error::io(format!("cannot open {}", path.display()), e);
+        let open_err = |e: std::io::Error| {
+            // What the agent may have put there: a FIFO (no reader) or a link.
+            let e = match e.raw_os_error() {
+                Some(code)
+                    if code == rustix::io::Errno::NXIO.raw_os_error()
+                        || code == rustix::io::Errno::LOOP.raw_os_error() =>
+                {
+                    std::io::Error::other("it is not a regular file (a FIFO or a symbolic link); remove it")
+                }
+                _ => e,
+            };
+            Error::io(format!("cannot open {}", path.display()), e)
+        };
         // Never block on a FIFO, never follow a symlink out of the project.
         let flags = rustix::fs::OFlags::NONBLOCK | rustix::fs::OFlags::NOFOLLOW;
         let file = File::options()

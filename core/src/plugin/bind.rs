@@ -208,26 +208,20 @@ pub fn check_value(p: Placeholder, v: &str, ctx: &CallContext) -> Result<(), Str
                 Err(format!("environment variable `{key}` with that value is not one alca asked for"))
             }
         }
-        Placeholder::Workdir => {
+        Placeholder::Workdir | Placeholder::User => {
+            type Field<T> = fn(&T) -> &Option<String>;
+            let (what, of_spec, of_exec): (&str, Field<wit::ContainerSpec>, Field<wit::ExecRequest>) = match p {
+                Placeholder::Workdir => ("working directory", |s| &s.workdir, |r| &r.workdir),
+                _ => ("user", |s| &s.user, |r| &r.user),
+            };
             let wanted = match (spec, ctx.exec()) {
-                (Some(spec), _) => spec.workdir.as_deref(),
-                (_, Some(req)) => req.workdir.as_deref(),
-                _ => return Err(ctx.lacks("working directory")),
+                (Some(spec), _) => of_spec(spec),
+                (_, Some(req)) => of_exec(req),
+                _ => return Err(ctx.lacks(what)),
             };
             match wanted {
-                Some(w) => eq(v, w, "the working directory alca asked for"),
-                None => Err(format!("alca did not ask for a working directory, got `{v}`")),
-            }
-        }
-        Placeholder::User => {
-            let wanted = match (spec, ctx.exec()) {
-                (Some(spec), _) => spec.user.as_deref(),
-                (_, Some(req)) => req.user.as_deref(),
-                _ => return Err(ctx.lacks("user")),
-            };
-            match wanted {
-                Some(u) => eq(v, u, "the user alca asked for"),
-                None => Err(format!("alca did not ask for a user, got `{v}`")),
+                Some(w) => eq(v, w, &format!("the {what} alca asked for")),
+                None => Err(format!("alca did not ask for a {what}, got `{v}`")),
             }
         }
         Placeholder::Entrypoint => {

@@ -235,7 +235,7 @@ pub struct Denial {
 }
 
 impl Denial {
-    fn new(plugin: &str, program: &str, args: &[String], reason: String, grant_hint: String) -> Denial {
+    pub(crate) fn new(plugin: &str, program: &str, args: &[String], reason: String, grant_hint: String) -> Denial {
         Denial {
             plugin: text::line(plugin),
             command: render_command(program, args),
@@ -255,6 +255,9 @@ impl fmt::Display for Denial {
         write!(f, "plugin `{}` may not run `{}`: {}. {}", self.plugin, self.command, self.reason, self.grant_hint)
     }
 }
+
+/// Arguments of one command, in bytes (Linux's own limit is about 2 MiB).
+pub const MAX_ARGV_BYTES: usize = 1024 * 1024;
 
 const NOT_IN_REQUEST: &str = "alca never runs a command with a value it did not ask for; this is a bug in the plugin or an attempt to escape its sandbox.";
 
@@ -277,6 +280,13 @@ pub fn check<'m>(
     }
     if let Some(bad) = args.iter().find(|a| a.contains('\0')) {
         return Err(deny(format!("argument {bad:?} contains a NUL byte"), "No grant allows that.".into()));
+    }
+    let argv_bytes: usize = args.iter().map(|a| a.len() + 1).sum::<usize>() + program.len();
+    if argv_bytes > MAX_ARGV_BYTES {
+        return Err(deny(
+            format!("its arguments are too large ({argv_bytes} bytes; at most {MAX_ARGV_BYTES})"),
+            "No grant allows that.".into(),
+        ));
     }
     let Some(grant) = manifest.program(program) else {
         return Err(deny(

@@ -43,8 +43,6 @@ const GUEST_OUTPUT_CAP: usize = 64 * 1024;
 const MAX_DENIALS: usize = 32;
 /// A table element costs wasmtime a pointer.
 const TABLE_ELEMENT_BYTES: usize = std::mem::size_of::<usize>();
-/// Arguments of one spawn, in bytes (Linux's own limit is about 2 MiB).
-pub const MAX_ARGV_BYTES: usize = 1024 * 1024;
 /// Bytes a plugin may pipe into one spawn.
 pub const MAX_STDIN_BYTES: usize = 16 * 1024 * 1024;
 
@@ -333,17 +331,15 @@ impl wit_process::Host for PluginState {
             self.fault = Some(Fault::Wall { budget: self.clock.wall_budget });
             return Err(wasmtime::Error::msg("the call's time budget is used up"));
         }
-        let argv_bytes: usize = req.args.iter().map(|a| a.len() + 1).sum::<usize>() + req.program.len();
         let stdin_bytes = req.stdin.as_ref().map_or(0, Vec::len);
-        if argv_bytes > MAX_ARGV_BYTES || stdin_bytes > MAX_STDIN_BYTES {
-            let d = Denial {
-                plugin: self.plugin.clone(),
-                command: grant::render_command(&req.program, &req.args),
-                reason: format!(
-                    "the request is too large ({argv_bytes} bytes of arguments, {stdin_bytes} of stdin; at most {MAX_ARGV_BYTES} and {MAX_STDIN_BYTES})"
-                ),
-                grant_hint: "No grant allows that.".into(),
-            };
+        if stdin_bytes > MAX_STDIN_BYTES {
+            let d = Denial::new(
+                &self.plugin,
+                &req.program,
+                &req.args,
+                format!("its stdin is too large ({stdin_bytes} bytes; at most {MAX_STDIN_BYTES})"),
+                "No grant allows that.".into(),
+            );
             let text = d.for_plugin();
             self.record_denial(d);
             return Ok(Err(wit_process::SpawnError::Denied(text)));

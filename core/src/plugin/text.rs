@@ -51,16 +51,6 @@ fn is_unsafe(c: char) -> bool {
     c.is_control() || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
-/// Bytes as text for a terminal: lossy UTF-8, then [`clean`].
-pub fn from_bytes(bytes: &[u8], multiline: bool, max: usize) -> String {
-    let head = &bytes[..bytes.len().min(max.saturating_mul(4))];
-    let mut s = clean(&String::from_utf8_lossy(head), multiline, max);
-    if head.len() < bytes.len() && !s.ends_with("cut)") {
-        s.push_str(&format!("… ({} more bytes cut)", bytes.len() - head.len()));
-    }
-    s
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,9 +69,5 @@ mod tests {
         let s = line(&long);
         assert!(s.len() < 1100, "{}", s.len());
         assert!(s.ends_with("(3976 more bytes cut)"), "{s}");
-        assert_eq!(from_bytes(b"\xff\x1bok", false, 100), "\u{fffd}\\u{1b}ok");
-        let big = vec![b'y'; 1 << 20];
-        let s = from_bytes(&big, true, 100);
-        assert!(s.len() < 200 && s.contains("more bytes cut"), "{s}");
     }
 }

@@ -185,9 +185,11 @@ fn interactive_needs_an_interactive_rule() {
 }
 
 #[test]
-fn nul_bytes_are_refused() {
+fn nul_bytes_and_huge_argvs_are_refused() {
     let m = docker();
     assert!(denied(&m, &["ps", "a\0b"]).contains("NUL"));
+    let huge = "x".repeat(MAX_ARGV_BYTES);
+    assert!(denied(&m, &["ps", &huge]).contains("arguments are too large"));
 }
 
 #[test]
