@@ -35,6 +35,7 @@ fn main() {
 
     for path in [
         "wit",
+        "plugins/sdk/wit",
         "plugins/Cargo.toml",
         "plugins/Cargo.lock",
         "plugins/sdk",

@@ -30,10 +30,10 @@ use settings::{Dirs, Settings};
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The WIT package plugins are built against (`wit/runtime.wit`).
-pub const PLUGIN_API: &str = "alca:runtime@0.1.0";
+pub const PLUGIN_API: &str = "alca:runtime@0.2.0";
 
 /// `alca --version --verbose`-style details.
-pub const LONG_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\nplugin API: alca:runtime@0.1.0");
+pub const LONG_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\nplugin API: alca:runtime@0.2.0");
 
 /// Everything an operation needs: where alca runs, its directories and
 /// settings, the plugins it knows, and (created on first use) the plugin host.
@@ -74,7 +74,7 @@ impl Alca {
 mod tests {
     #[test]
     fn plugin_api_matches_the_wit_package() {
-        let wit = include_str!("../../wit/runtime.wit");
+        let wit = include_str!("../../wit/since_v0.2.0/runtime.wit");
         assert!(wit.contains(&format!("package {};", super::PLUGIN_API)));
         assert!(super::LONG_VERSION.ends_with(super::PLUGIN_API));
     }

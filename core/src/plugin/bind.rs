@@ -40,6 +40,7 @@ pub enum Placeholder {
     User,
     Entrypoint,
     Mount,
+    MountFields,
     Tmpfs,
     Port,
     Cpus,
@@ -67,6 +68,7 @@ const TABLE: &[(&str, Placeholder, Kind)] = &[
     ("user", Placeholder::User, Kind::Value),
     ("entrypoint", Placeholder::Entrypoint, Kind::Value),
     ("mount", Placeholder::Mount, Kind::Value),
+    ("mount-fields", Placeholder::MountFields, Kind::Value),
     ("tmpfs", Placeholder::Tmpfs, Kind::Value),
     ("port", Placeholder::Port, Kind::Value),
     ("cpus", Placeholder::Cpus, Kind::Value),
@@ -232,6 +234,7 @@ pub fn check_value(p: Placeholder, v: &str, ctx: &CallContext) -> Result<(), Str
             }
         }
         Placeholder::Mount => check_mount(v, spec.ok_or_else(|| ctx.lacks("mounts"))?),
+        Placeholder::MountFields => check_mount_fields(v, spec.ok_or_else(|| ctx.lacks("mounts"))?),
         Placeholder::Tmpfs => check_tmpfs(v, spec.ok_or_else(|| ctx.lacks("mounts"))?),
         Placeholder::Port => check_port(v, spec.ok_or_else(|| ctx.lacks("ports"))?),
         Placeholder::Cpus => {
@@ -467,6 +470,54 @@ fn check_mount(v: &str, spec: &wit::ContainerSpec) -> Result<(), String> {
     check_mount_options(v, options, m.read_only)
 }
 
+/// `type=bind,src=/a,dst=/b,options=rbind:ro`: the key=value form of a bind
+/// mount that containerd's `ctr --mount` reads. Every key at most once, only
+/// these keys, only `rbind`/`bind` and `ro`/`rw` as options.
+fn check_mount_fields(v: &str, spec: &wit::ContainerSpec) -> Result<(), String> {
+    let (mut kind, mut source, mut target, mut options) = (None, None, None, None);
+    for field in v.split(',') {
+        let Some((key, value)) = field.split_once('=') else {
+            return Err(format!("mount `{v}`: `{field}` is not key=value"));
+        };
+        let slot = match key {
+            "type" => &mut kind,
+            "src" | "source" => &mut source,
+            "dst" | "destination" | "target" => &mut target,
+            "options" => &mut options,
+            other => return Err(format!("mount `{v}`: key `{other}` is not allowed")),
+        };
+        if slot.replace(value).is_some() {
+            return Err(format!("mount `{v}`: `{key}` is given twice"));
+        }
+    }
+    if kind != Some("bind") {
+        return Err(format!("mount `{v}` must say `type=bind`"));
+    }
+    let (Some(source), Some(target)) = (source, target) else {
+        return Err(format!("mount `{v}` must name its source and its destination"));
+    };
+    normal_path(source, "mount source")?;
+    normal_path(target, "mount target")?;
+    let Some(m) =
+        spec.mounts.iter().find(|m| m.kind == wit::MountKind::Bind && m.source == source && m.target == target)
+    else {
+        return Err(format!("mount `{v}` is not one alca asked for"));
+    };
+    let mut ro = false;
+    for o in options.unwrap_or("").split(':').filter(|o| !o.is_empty()) {
+        match o {
+            "rbind" | "bind" => {}
+            "ro" if m.read_only => ro = true,
+            "rw" if !m.read_only => {}
+            other => return Err(format!("mount option `{other}` in `{v}` is not allowed")),
+        }
+    }
+    if m.read_only && !ro {
+        return Err(format!("mount `{v}` must be read-only (`options=rbind:ro`), as alca asked"));
+    }
+    Ok(())
+}
+
 /// `target[:options]` of `--tmpfs`.
 fn check_tmpfs(v: &str, spec: &wit::ContainerSpec) -> Result<(), String> {
     let (target, options) = v.split_once(':').unwrap_or((v, ""));
@@ -663,6 +714,23 @@ pub(crate) mod tests {
     #[test]
     fn mounts_compare_as_paths_in_normal_form() {
         let c = create();
+        ok(Placeholder::MountFields, "type=bind,src=/home/u/proj,dst=/workspace,options=rbind:rw", &c);
+        ok(Placeholder::MountFields, "type=bind,source=/home/u/proj,destination=/workspace", &c);
+        ok(Placeholder::MountFields, "type=bind,src=/data,dst=/data,options=rbind:ro", &c);
+        for bad in [
+            "type=bind,src=/,dst=/workspace",
+            "type=bind,src=/home/u/proj,dst=/workspace,src=/",
+            "type=bind,src=/home/u/proj/.,dst=/workspace",
+            "type=bind,src=/home/u/proj,dst=/workspace,options=rbind:rshared",
+            "type=bind,src=/home/u/proj,dst=/workspace,readonly=false",
+            "type=volume,src=/home/u/proj,dst=/workspace",
+            "src=/home/u/proj,dst=/workspace",
+            "type=bind,src=/home/u/proj",
+            "type=bind,src=/data,dst=/data,options=rbind",
+            "type=bind,src=/data,dst=/data,options=rbind:rw",
+        ] {
+            no(Placeholder::MountFields, bad, &c);
+        }
         ok(Placeholder::Mount, "/home/u/proj:/workspace", &c);
         ok(Placeholder::Mount, "/home/u/proj:/workspace:rw", &c);
         ok(Placeholder::Mount, "/data:/data:ro", &c);

@@ -25,7 +25,7 @@ use super::text;
 
 pub(crate) mod bindings {
     wasmtime::component::bindgen!({
-        path: "../wit",
+        path: "../wit/since_v0.2.0",
         world: "runtime-plugin",
         imports: {
             "alca:runtime/process.run": async | trappable,

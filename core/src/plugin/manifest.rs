@@ -41,8 +41,19 @@ pub struct Manifest {
     pub programs: Vec<ProgramGrant>,
     /// Environment variables the plugin may read through `host.env`.
     pub host_env: BTreeSet<String>,
+    /// How `alca plugin build` builds the component (not part of the grant).
+    pub build: Option<Build>,
     /// Where the manifest came from, for messages.
     pub origin: String,
+}
+
+/// The `[build]` table: the commands that turn the plugin's sources into its
+/// component, run by `alca plugin build` in the plugin's directory, one after
+/// the other, each split into words the way a POSIX shell would split it but
+/// run without a shell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Build {
+    pub commands: Vec<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,6 +153,20 @@ struct RawManifest {
     programs: Vec<RawProgram>,
     #[serde(default)]
     host: RawHost,
+    build: Option<RawBuild>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawBuild {
+    command: OneOrMany,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
 }
 
 #[derive(Deserialize, Default)]
@@ -280,6 +305,26 @@ impl Manifest {
         for key in &raw.host.env {
             check_env_key(key).map_err(|m| err(format!("host.env: {m}")))?;
         }
+        let build = match raw.build {
+            None => None,
+            Some(b) => {
+                let lines = match b.command {
+                    OneOrMany::One(line) => vec![line],
+                    OneOrMany::Many(lines) => lines,
+                };
+                let mut commands = Vec::new();
+                for line in &lines {
+                    match shlex::split(line) {
+                        Some(words) if !words.is_empty() => commands.push(words),
+                        _ => return Err(err(format!("build.command {line:?} is not a command line"))),
+                    }
+                }
+                if commands.is_empty() {
+                    return Err(err("build.command is empty".into()));
+                }
+                Some(Build { commands })
+            }
+        };
 
         Ok(Manifest {
             id: raw.id,
@@ -292,6 +337,7 @@ impl Manifest {
             limits: Limits { memory_mib, cpu_ms },
             programs,
             host_env: raw.host.env.into_iter().collect(),
+            build,
             origin: origin.to_string(),
         })
     }

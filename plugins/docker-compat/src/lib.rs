@@ -109,7 +109,10 @@ impl Runtime for DockerCompat {
                 | Features::NAMED_NETWORKS
                 | Features::VOLUMES
                 | Features::TMPFS
-                | Features::INIT,
+                | Features::INIT
+                | Features::READ_ONLY_MOUNTS
+                | Features::FRACTIONAL_CPUS
+                | Features::PORT_HOST_IP,
         }
     }
 

@@ -29,7 +29,7 @@
 #[doc(hidden)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../../wit",
+        path: "wit",
         world: "runtime-plugin",
         pub_export_macro: true,
         export_macro_name: "__export_runtime_plugin",
