@@ -60,6 +60,39 @@ enum PluginCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Create a new runtime plugin from a template: a working Docker backend to adapt
+    New {
+        /// The plugin's id: lowercase letters, digits and `-`
+        name: String,
+        /// The language to write it in
+        #[arg(long, value_name = "LANG", default_value = "rust", value_parser = ["rust", "python", "js"])]
+        lang: String,
+        /// Where to create it (default: ./<NAME>); must not exist, or be empty
+        #[arg(long, value_name = "PATH")]
+        dir: Option<std::path::PathBuf>,
+        /// Depend on a local alca-plugin-sdk (its directory, or an alca checkout) instead of
+        /// alca's git repository (Rust only)
+        #[arg(long, value_name = "PATH")]
+        sdk: Option<std::path::PathBuf>,
+    },
+    /// Build a plugin with the commands of its manifest's [build] table
+    Build {
+        /// The plugin's directory (default: the current directory)
+        dir: Option<std::path::PathBuf>,
+    },
+    /// Run the conformance suite on a plugin against the real engine (exits 1 if a check fails)
+    Test {
+        /// A directory holding alca-plugin.toml, or the id of a plugin alca knows
+        #[arg(value_name = "DIR | ID")]
+        target: String,
+        /// The image to create test containers from; it must be in the engine already
+        /// (default: the image of the project's .alca.toml)
+        #[arg(long, value_name = "REF")]
+        image: Option<String>,
+        /// Print the report as JSON
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -130,6 +163,32 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
                 render::json(&plugins);
             } else {
                 render::plugins(&plugins);
+            }
+        }
+        Command::Plugin { command: PluginCommand::New { name, lang, dir, sdk } } => {
+            let made =
+                lang.parse().and_then(|lang| ops::plugin_new(&alca.cwd, &ops::NewOptions { id: name, lang, dir, sdk }));
+            match made {
+                Ok(report) => render::plugin_new(&report),
+                Err(e) => return Ok(render::scaffold_error(&e)),
+            }
+        }
+        Command::Plugin { command: PluginCommand::Build { dir } } => {
+            match ops::plugin_build(&alca.cwd, dir.as_deref(), &render::Progress { quiet: false }).await {
+                Ok(report) => render::plugin_build(&report),
+                Err(e) => return Ok(render::scaffold_error(&e)),
+            }
+        }
+        Command::Plugin { command: PluginCommand::Test { target, image, json } } => {
+            let options = ops::TestOptions { image };
+            let report = ops::plugin_test(&alca, &target, &options, &render::Progress { quiet: json }).await?;
+            if json {
+                render::json(&report);
+            } else {
+                render::plugin_test(&report);
+            }
+            if !report.ok() {
+                return Ok(ExitCode::FAILURE);
             }
         }
     }

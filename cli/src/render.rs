@@ -154,6 +154,95 @@ pub fn plugins(list: &[PluginReport]) {
     }
 }
 
+/// `alca plugin test`: one line per check (`✓`; `✗` with what was expected
+/// and what happened; `–` with why it was skipped), then a summary.
+pub fn plugin_test(r: &alca_core::ops::TestReport) {
+    use std::fmt::Write as _;
+    use std::io::Write as _;
+
+    use alca_core::ops::Outcome;
+    // Continuation lines of a multi-line detail (an engine's stderr), indented.
+    let indented = |s: &str| safe(s).lines().collect::<Vec<_>>().join("\n    ");
+    let mut out = String::new();
+    for c in &r.checks {
+        let _ = match c.outcome {
+            Outcome::Pass => match &c.note {
+                Some(note) => writeln!(out, "✓ {} ({})", c.name, text::line(note)),
+                None => writeln!(out, "✓ {}", c.name),
+            },
+            Outcome::Fail => writeln!(
+                out,
+                "✗ {}: expected {}; got {}",
+                c.name,
+                indented(c.expected.as_deref().unwrap_or("-")),
+                indented(c.actual.as_deref().unwrap_or("-"))
+            ),
+            Outcome::Skip => writeln!(out, "– {} (skipped: {})", c.name, indented(c.reason.as_deref().unwrap_or("-"))),
+        };
+    }
+    let _ = writeln!(
+        out,
+        "{}: {} passed, {} failed, {} skipped ({:.1}s; plugin `{}`, {}, image {})",
+        if r.ok() { "ok" } else { "FAILED" },
+        r.passed,
+        r.failed,
+        r.skipped,
+        r.duration_ms as f64 / 1000.0,
+        text::line(&r.plugin),
+        text::line(&r.source),
+        text::line(&r.image),
+    );
+    // A closed pipe (`| head`) is not an error worth a panic.
+    let _ = std::io::stdout().lock().write_all(out.as_bytes());
+}
+
+/// `alca plugin new`: what was made, and the loop that follows.
+pub fn plugin_new(r: &alca_core::ops::NewReport) {
+    println!("Created the {} plugin `{}` in {}:", r.lang, r.id, r.dir.display());
+    for f in &r.files {
+        println!("  {f}");
+    }
+    if let Some(sdk) = &r.sdk {
+        println!("SDK: alca-plugin-sdk from {sdk}");
+    }
+    println!("Building needs {}.", r.lang.toolchain());
+    println!();
+    println!("Next:");
+    println!("  cd {}", r.shown);
+    println!("  alca plugin build                    # {}", r.build.join(", then "));
+    println!("  alca plugin test . --image <IMAGE>   # conformance checks on the real engine");
+    println!("  alca plugin install .");
+}
+
+/// `alca plugin build`: the component, its size and digest, and what next.
+pub fn plugin_build(r: &alca_core::ops::BuildReport) {
+    let kib = r.size as f64 / 1024.0;
+    let size = if r.size < 1024 {
+        String::new()
+    } else if kib < 1024.0 {
+        format!(" ({kib:.0} KiB)")
+    } else {
+        format!(" ({:.1} MiB)", kib / 1024.0)
+    };
+    println!("✓ Built plugin `{}` in {:.1}s", r.id, r.duration.as_secs_f64());
+    println!("  component: {}", r.component.display());
+    println!("  size:      {} bytes{size}", r.size);
+    println!("  sha256:    {}", r.sha256);
+    println!();
+    println!("Next: alca plugin test {} --image <IMAGE>, then alca plugin install {}", r.shown, r.shown);
+}
+
+/// A failed `alca plugin new` or `build`: the error and what to do.
+pub fn scaffold_error(e: &alca_core::ops::ScaffoldError) -> std::process::ExitCode {
+    eprintln!("error: {}", safe(&e.message));
+    if let Some(hint) = &e.hint {
+        for (i, line) in safe(hint).lines().enumerate() {
+            eprintln!("{}{line}", if i == 0 { "hint: " } else { "      " });
+        }
+    }
+    std::process::ExitCode::FAILURE
+}
+
 /// Log lines as alca's own messages: `warning: ...`, `error: ...`, and
 /// `debug: [plugin] ...` for the `-v` log.
 pub struct LogFormat;

@@ -1,14 +1,18 @@
 //! One operation per command. Each returns data; rendering is the front end's.
 
+mod conformance;
 mod down;
 mod plugins;
 mod run;
+mod scaffold;
 mod status;
 mod up;
 
+pub use conformance::{CHECKS, CheckReport, Outcome, TestOptions, TestReport, plugin_test};
 pub use down::{DownReport, down};
 pub use plugins::{PluginReport, plugins};
 pub use run::{RunOptions, run};
+pub use scaffold::{BuildReport, Lang, NewOptions, NewReport, ScaffoldError, plugin_build, plugin_new};
 pub use status::{ContainerReport, RuntimeReport, StateReport, StatusReport, status};
 pub use up::{UpOptions, UpReport, up};
 
