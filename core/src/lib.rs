@@ -3,6 +3,7 @@
 //! from [`ops`] and renders what it returns.
 
 pub mod config;
+pub mod container;
 pub mod error;
 mod fsutil;
 pub mod ops;

@@ -8,8 +8,9 @@
 
 use crate::Alca;
 use crate::config::RuntimeChoice;
+use crate::container;
 use crate::error::Error;
-use crate::plugin::{PluginInstance, wit};
+use crate::plugin::PluginInstance;
 use crate::report::Reporter;
 
 /// Auto-detection order on this platform.
@@ -20,8 +21,8 @@ pub fn preference() -> &'static [&'static str] {
 /// A loaded runtime plugin that answered `detect` positively.
 pub struct Selected {
     pub plugin: PluginInstance,
-    pub info: wit::PluginInfo,
-    pub availability: wit::Availability,
+    pub info: container::PluginInfo,
+    pub availability: container::Availability,
 }
 
 impl Selected {

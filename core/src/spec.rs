@@ -2,7 +2,7 @@
 //! exec requests that plugins translate.
 
 use crate::config::Config;
-use crate::plugin::wit;
+use crate::container;
 use crate::project::Project;
 use crate::state::State;
 
@@ -20,8 +20,8 @@ pub const KEEP_ALIVE: &[&str] = &["sh", "-c", "trap 'exit 0' TERM INT; while :; 
 /// ordinary development need (the reference tool's defaults).
 pub const CAPS_ADD: &[&str] = &["CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "SETUID", "SETGID"];
 
-fn kv(key: &str, value: impl Into<String>) -> wit::KeyValue {
-    wit::KeyValue { key: key.to_string(), value: value.into() }
+fn kv(key: &str, value: impl Into<String>) -> container::KeyValue {
+    container::KeyValue { key: key.to_string(), value: value.into() }
 }
 
 /// The container alca creates for a project.
@@ -30,20 +30,20 @@ pub fn container_spec(
     config: &Config,
     state: &State,
     env: &dyn Fn(&str) -> Option<String>,
-) -> wit::ContainerSpec {
-    let mut mounts = vec![wit::Mount {
-        kind: wit::MountKind::Bind,
+) -> container::ContainerSpec {
+    let mut mounts = vec![container::Mount {
+        kind: container::MountKind::Bind,
         source: project.root.display().to_string(),
         target: config.workdir.clone(),
         read_only: false,
     }];
-    mounts.extend(config.mounts.iter().map(|m| wit::Mount {
-        kind: wit::MountKind::Bind,
+    mounts.extend(config.mounts.iter().map(|m| container::Mount {
+        kind: container::MountKind::Bind,
         source: m.source.display().to_string(),
         target: m.target.clone(),
         read_only: m.read_only,
     }));
-    wit::ContainerSpec {
+    container::ContainerSpec {
         name: state.container_name.clone(),
         image: config.image.clone(),
         labels: vec![
@@ -58,13 +58,13 @@ pub fn container_spec(
         user: None,
         entrypoint: None,
         command: KEEP_ALIVE.iter().map(|s| s.to_string()).collect(),
-        resources: wit::Resources { cpus: None, memory_bytes: None },
-        capabilities: wit::Capabilities {
+        resources: container::Resources { cpus: None, memory_bytes: None },
+        capabilities: container::Capabilities {
             drop: vec!["ALL".into()],
             add: CAPS_ADD.iter().map(|s| s.to_string()).collect(),
         },
-        restart: wit::RestartPolicy::UnlessStopped,
-        network: wit::NetworkMode::Default,
+        restart: container::RestartPolicy::UnlessStopped,
+        network: container::NetworkMode::Default,
         init: false,
     }
 }
@@ -91,7 +91,7 @@ pub fn shell_quote(s: &str) -> String {
 }
 
 /// Variables refreshed at every `alca run` (`override_on_enter`).
-pub fn enter_env(config: &Config, env: &dyn Fn(&str) -> Option<String>) -> Vec<wit::KeyValue> {
+pub fn enter_env(config: &Config, env: &dyn Fn(&str) -> Option<String>) -> Vec<container::KeyValue> {
     config
         .effective_envs()
         .iter()
@@ -101,13 +101,13 @@ pub fn enter_env(config: &Config, env: &dyn Fn(&str) -> Option<String>) -> Vec<w
 }
 
 /// Reads a label from a container's info.
-pub fn label<'a>(info: &'a wit::ContainerInfo, key: &str) -> Option<&'a str> {
+pub fn label<'a>(info: &'a container::ContainerInfo, key: &str) -> Option<&'a str> {
     info.labels.iter().find(|kv| kv.key == key).map(|kv| kv.value.as_str())
 }
 
 /// `running`, `exited`...
-pub fn state_name(state: wit::ContainerState) -> &'static str {
-    use wit::ContainerState as S;
+pub fn state_name(state: container::ContainerState) -> &'static str {
+    use container::ContainerState as S;
     match state {
         S::Created => "created",
         S::Running => "running",

@@ -1,7 +1,8 @@
 //! `alca down`: stop and remove the project's sandbox container.
 
 use crate::config::RuntimeChoice;
-use crate::plugin::{PluginInstance, wit};
+use crate::container;
+use crate::plugin::PluginInstance;
 use crate::project::Project;
 use crate::report::Reporter;
 use crate::spec::LABEL_PROJECT_PATH;
@@ -67,16 +68,16 @@ async fn configured_runtime(alca: &Alca, project: &Project, reporter: &dyn Repor
 
 async fn remove_all(
     plugin: &mut PluginInstance,
-    targets: Vec<wit::ContainerInfo>,
+    targets: Vec<container::ContainerInfo>,
     reporter: &dyn Reporter,
 ) -> Result<Vec<String>, Error> {
     let mut removed = Vec::new();
     for info in targets {
         reporter.step(&format!("Stopping container {}", info.name));
-        if info.state == wit::ContainerState::Running {
+        if info.state == container::ContainerState::Running {
             match plugin.stop(&info.id, Some(STOP_GRACE_SECS)).await {
                 Ok(()) => {}
-                Err(e) if matches!(e.runtime_error(), Some(wit::RuntimeError::NotFound(_))) => {}
+                Err(e) if matches!(e.runtime_error(), Some(container::RuntimeError::NotFound(_))) => {}
                 Err(e) => reporter.warn(&format!("stopping {} failed ({e}); removing it anyway", info.name)),
             }
         }
@@ -103,7 +104,7 @@ async fn recover(
     ));
     let mut plugin = configured_runtime(alca, project, reporter).await?;
     let selector =
-        [wit::LabelSelector { key: LABEL_PROJECT_PATH.into(), value: Some(project.root.display().to_string()) }];
+        [container::LabelSelector { key: LABEL_PROJECT_PATH.into(), value: Some(project.root.display().to_string()) }];
     let targets = plugin.list_containers(&selector, true).await?;
     let removed = remove_all(&mut plugin, targets, reporter).await?;
     let aside =

@@ -19,7 +19,8 @@ pub use up::{UpOptions, UpReport, up};
 use std::path::PathBuf;
 
 use crate::Error;
-use crate::plugin::{PluginInstance, wit};
+use crate::container;
+use crate::plugin::PluginInstance;
 use crate::project::Project;
 use crate::spec::{self, LABEL_PROJECT_ID, LABEL_PROJECT_PATH};
 use crate::state::State;
@@ -43,7 +44,7 @@ pub(crate) enum Ownership {
     Foreign,
 }
 
-pub(crate) fn ownership(project: &Project, state: &State, info: &wit::ContainerInfo) -> Ownership {
+pub(crate) fn ownership(project: &Project, state: &State, info: &container::ContainerInfo) -> Ownership {
     if spec::label(info, LABEL_PROJECT_ID) != Some(state.project_id.as_str()) {
         return Ownership::Foreign;
     }
@@ -68,8 +69,8 @@ pub(crate) async fn find_container(
     plugin: &mut PluginInstance,
     project: &Project,
     state: &State,
-) -> Result<Option<wit::ContainerInfo>, Error> {
-    let mine = |info: &wit::ContainerInfo| ownership(project, state, info) != Ownership::Foreign;
+) -> Result<Option<container::ContainerInfo>, Error> {
+    let mine = |info: &container::ContainerInfo| ownership(project, state, info) != Ownership::Foreign;
     if let Some(info) = plugin.inspect(state.container_ref()).await?.filter(mine) {
         return Ok(Some(info));
     }
@@ -79,7 +80,7 @@ pub(crate) async fn find_container(
         return Ok(Some(info));
     }
     let mut labelled = project_containers(plugin, project, state).await?;
-    labelled.sort_by_key(|c| c.state != wit::ContainerState::Running);
+    labelled.sort_by_key(|c| c.state != container::ContainerState::Running);
     Ok(labelled.into_iter().next())
 }
 
@@ -89,8 +90,8 @@ pub(crate) async fn project_containers(
     plugin: &mut PluginInstance,
     project: &Project,
     state: &State,
-) -> Result<Vec<wit::ContainerInfo>, Error> {
-    let selector = [wit::LabelSelector { key: LABEL_PROJECT_ID.into(), value: Some(state.project_id.clone()) }];
+) -> Result<Vec<container::ContainerInfo>, Error> {
+    let selector = [container::LabelSelector { key: LABEL_PROJECT_ID.into(), value: Some(state.project_id.clone()) }];
     let mut found = plugin.list_containers(&selector, true).await?;
     found.retain(|info| match ownership(project, state, info) {
         Ownership::Foreign => {
@@ -108,7 +109,7 @@ pub(crate) async fn project_containers(
 
 /// A container made for this project in another directory mounts that
 /// directory, not this one: refuse to use it.
-pub(crate) fn check_not_moved(project: &Project, state: &State, info: &wit::ContainerInfo) -> Result<(), Error> {
+pub(crate) fn check_not_moved(project: &Project, state: &State, info: &container::ContainerInfo) -> Result<(), Error> {
     match ownership(project, state, info) {
         Ownership::Moved(old) => Err(Error::ProjectMoved { old, new: project.root.clone() }),
         _ => Ok(()),

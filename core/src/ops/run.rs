@@ -1,6 +1,7 @@
 //! `alca run <cmd...>`: a command in the sandbox, attached to the terminal.
 
-use crate::plugin::{AttachedCommand, wit};
+use crate::container;
+use crate::plugin::AttachedCommand;
 use crate::project::Project;
 use crate::spec::{self, state_name};
 use crate::state::State;
@@ -31,11 +32,11 @@ pub async fn run(alca: &Alca, options: &RunOptions) -> Result<AttachedCommand, E
         .await?
         .ok_or_else(|| Error::ContainerMissing { name: state.container_name.clone() })?;
     check_not_moved(&project, &state, &info)?;
-    if info.state != wit::ContainerState::Running {
+    if info.state != container::ContainerState::Running {
         return Err(Error::NotRunning { name: info.name.clone(), state: state_name(info.state).into() });
     }
 
-    let req = wit::ExecRequest {
+    let req = container::ExecRequest {
         container: info.id.clone(),
         argv: spec::run_argv(&config, &options.argv),
         tty: options.tty,

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::plugin::wit;
+use crate::container;
 use crate::project::Project;
 use crate::spec::state_name;
 use crate::state::{Snapshot, State};
@@ -78,7 +78,7 @@ pub async fn status(alca: &Alca) -> Result<StatusReport, Error> {
     let Some(state) = state else { return Ok(report) };
     if let Some(info) = find_container(&mut selected.plugin, &project, &state).await? {
         report.container = Some(ContainerReport {
-            running: info.state == wit::ContainerState::Running,
+            running: info.state == container::ContainerState::Running,
             state: state_name(info.state).to_string(),
             id: info.id,
             name: info.name,

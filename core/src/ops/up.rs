@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 
 use crate::config::Config;
-use crate::plugin::{PluginInstance, wit};
+use crate::container;
+use crate::plugin::PluginInstance;
 use crate::project::Project;
 use crate::report::Reporter;
 use crate::runtime::{self, Selected};
@@ -63,16 +64,16 @@ pub async fn up(alca: &Alca, options: &UpOptions, reporter: &dyn Reporter) -> Re
     }
     let (info, action) = match existing {
         Some(info) => match info.state {
-            wit::ContainerState::Running => {
+            container::ContainerState::Running => {
                 reporter.step(&format!("Container {} is already running", info.name));
                 (info, "already-running")
             }
-            wit::ContainerState::Created | wit::ContainerState::Exited => {
+            container::ContainerState::Created | container::ContainerState::Exited => {
                 reporter.step(&format!("Starting stopped container {}", info.name));
                 selected.plugin.start(&info.id).await?;
                 (info, "started")
             }
-            wit::ContainerState::Dead | wit::ContainerState::Removing => {
+            container::ContainerState::Dead | container::ContainerState::Removing => {
                 reporter.step(&format!("Replacing container {} (it is {})", info.name, state_name(info.state)));
                 selected.plugin.remove(&info.id, true).await?;
                 (create(&mut selected, &project, &config, &sources, &mut state, reporter).await?, "created")
@@ -139,7 +140,7 @@ async fn create(
     sources: &[PathBuf],
     state: &mut State,
     reporter: &dyn Reporter,
-) -> Result<wit::ContainerInfo, Error> {
+) -> Result<container::ContainerInfo, Error> {
     let plugin = &mut selected.plugin;
     if !plugin.image_exists(&config.image).await? {
         reporter.step(&format!("Pulling image {}", config.image));
@@ -159,7 +160,7 @@ async fn create(
     plugin.start(&id).await?;
     let info =
         plugin.inspect(&id).await?.ok_or_else(|| Error::ContainerMissing { name: state.container_name.clone() })?;
-    if info.state != wit::ContainerState::Running {
+    if info.state != container::ContainerState::Running {
         return Err(Error::NotRunning { name: info.name.clone(), state: state_name(info.state).into() });
     }
     reporter.step("Container started");
@@ -168,12 +169,12 @@ async fn create(
 
 async fn run_setup(
     plugin: &mut PluginInstance,
-    info: &wit::ContainerInfo,
+    info: &container::ContainerInfo,
     config: &Config,
     command: &str,
     quiet: bool,
 ) -> Result<(), Error> {
-    let req = wit::ExecRequest {
+    let req = container::ExecRequest {
         container: info.id.clone(),
         argv: vec!["sh".into(), "-c".into(), command.to_string()],
         tty: false,

@@ -17,7 +17,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::net::IpAddr;
 
-use super::wit;
+use crate::container;
 
 /// How a placeholder is used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,10 +119,10 @@ pub enum Request {
     #[default]
     None,
     Image(String),
-    Create(Box<wit::ContainerSpec>),
+    Create(Box<container::ContainerSpec>),
     Container(String),
-    List(Vec<wit::LabelSelector>),
-    Exec(Box<wit::ExecRequest>),
+    List(Vec<container::LabelSelector>),
+    Exec(Box<container::ExecRequest>),
 }
 
 /// At most this many container references are remembered per call.
@@ -157,14 +157,14 @@ impl CallContext {
         }
     }
 
-    fn spec(&self) -> Option<&wit::ContainerSpec> {
+    fn spec(&self) -> Option<&container::ContainerSpec> {
         match &self.request {
             Request::Create(spec) => Some(spec),
             _ => None,
         }
     }
 
-    fn exec(&self) -> Option<&wit::ExecRequest> {
+    fn exec(&self) -> Option<&container::ExecRequest> {
         match &self.request {
             Request::Exec(req) => Some(req),
             _ => None,
@@ -212,10 +212,11 @@ pub fn check_value(p: Placeholder, v: &str, ctx: &CallContext) -> Result<(), Str
         }
         Placeholder::Workdir | Placeholder::User => {
             type Field<T> = fn(&T) -> &Option<String>;
-            let (what, of_spec, of_exec): (&str, Field<wit::ContainerSpec>, Field<wit::ExecRequest>) = match p {
-                Placeholder::Workdir => ("working directory", |s| &s.workdir, |r| &r.workdir),
-                _ => ("user", |s| &s.user, |r| &r.user),
-            };
+            let (what, of_spec, of_exec): (&str, Field<container::ContainerSpec>, Field<container::ExecRequest>) =
+                match p {
+                    Placeholder::Workdir => ("working directory", |s| &s.workdir, |r| &r.workdir),
+                    _ => ("user", |s| &s.user, |r| &r.user),
+                };
             let wanted = match (spec, ctx.exec()) {
                 (Some(spec), _) => of_spec(spec),
                 (_, Some(req)) => of_exec(req),
@@ -271,8 +272,8 @@ pub fn check_value(p: Placeholder, v: &str, ctx: &CallContext) -> Result<(), Str
         Placeholder::Restart => {
             let spec = spec.ok_or_else(|| ctx.lacks("restart policy"))?;
             let wanted = match spec.restart {
-                wit::RestartPolicy::No => "no",
-                wit::RestartPolicy::UnlessStopped => "unless-stopped",
+                container::RestartPolicy::No => "no",
+                container::RestartPolicy::UnlessStopped => "unless-stopped",
             };
             eq(v, wanted, "the restart policy alca asked for")
         }
@@ -378,7 +379,7 @@ pub fn check_complete(given: &[(Placeholder, String)], ctx: &CallContext) -> Res
         }
     }
     let required: [(bool, Placeholder, &str); 5] = [
-        (!matches!(spec.network, wit::NetworkMode::Default), Placeholder::Network, "its network"),
+        (!matches!(spec.network, container::NetworkMode::Default), Placeholder::Network, "its network"),
         (spec.user.is_some(), Placeholder::User, "its user"),
         (spec.resources.cpus.is_some(), Placeholder::Cpus, "its CPU limit"),
         (spec.resources.memory_bytes.is_some(), Placeholder::Memory, "its memory limit"),
@@ -417,7 +418,7 @@ fn show_list(items: &[String]) -> String {
 }
 
 /// `label=key=value` or `label=key`, as docker and podman filters read it.
-pub fn selector_text(s: &wit::LabelSelector) -> String {
+pub fn selector_text(s: &container::LabelSelector) -> String {
     match &s.value {
         Some(v) => format!("label={}={v}", s.key),
         None => format!("label={}", s.key),
@@ -451,7 +452,7 @@ fn normal_path(p: &str, what: &str) -> Result<(), String> {
 }
 
 /// `source:target[:options]` of `--volume` on docker and podman.
-fn check_mount(v: &str, spec: &wit::ContainerSpec) -> Result<(), String> {
+fn check_mount(v: &str, spec: &container::ContainerSpec) -> Result<(), String> {
     let parts: Vec<&str> = v.split(':').collect();
     let (source, target, options) = match parts.as_slice() {
         [s, t] => (*s, *t, ""),
@@ -463,7 +464,7 @@ fn check_mount(v: &str, spec: &wit::ContainerSpec) -> Result<(), String> {
         normal_path(source, "mount source")?;
     }
     normal_path(target, "mount target")?;
-    let kind = if bind { wit::MountKind::Bind } else { wit::MountKind::Volume };
+    let kind = if bind { container::MountKind::Bind } else { container::MountKind::Volume };
     let Some(m) = spec.mounts.iter().find(|m| m.kind == kind && m.source == source && m.target == target) else {
         return Err(format!("mount `{v}` is not one alca asked for"));
     };
@@ -473,7 +474,7 @@ fn check_mount(v: &str, spec: &wit::ContainerSpec) -> Result<(), String> {
 /// `type=bind,src=/a,dst=/b,options=rbind:ro`: the key=value form of a bind
 /// mount that containerd's `ctr --mount` reads. Every key at most once, only
 /// these keys, only `rbind`/`bind` and `ro`/`rw` as options.
-fn check_mount_fields(v: &str, spec: &wit::ContainerSpec) -> Result<(), String> {
+fn check_mount_fields(v: &str, spec: &container::ContainerSpec) -> Result<(), String> {
     let (mut kind, mut source, mut target, mut options) = (None, None, None, None);
     for field in v.split(',') {
         let Some((key, value)) = field.split_once('=') else {
@@ -499,7 +500,7 @@ fn check_mount_fields(v: &str, spec: &wit::ContainerSpec) -> Result<(), String> 
     normal_path(source, "mount source")?;
     normal_path(target, "mount target")?;
     let Some(m) =
-        spec.mounts.iter().find(|m| m.kind == wit::MountKind::Bind && m.source == source && m.target == target)
+        spec.mounts.iter().find(|m| m.kind == container::MountKind::Bind && m.source == source && m.target == target)
     else {
         return Err(format!("mount `{v}` is not one alca asked for"));
     };
@@ -519,10 +520,10 @@ fn check_mount_fields(v: &str, spec: &wit::ContainerSpec) -> Result<(), String> 
 }
 
 /// `target[:options]` of `--tmpfs`.
-fn check_tmpfs(v: &str, spec: &wit::ContainerSpec) -> Result<(), String> {
+fn check_tmpfs(v: &str, spec: &container::ContainerSpec) -> Result<(), String> {
     let (target, options) = v.split_once(':').unwrap_or((v, ""));
     normal_path(target, "tmpfs target")?;
-    let Some(m) = spec.mounts.iter().find(|m| m.kind == wit::MountKind::Tmpfs && m.target == target) else {
+    let Some(m) = spec.mounts.iter().find(|m| m.kind == container::MountKind::Tmpfs && m.target == target) else {
         return Err(format!("tmpfs `{v}` is not one alca asked for"));
     };
     check_mount_options(v, options, m.read_only)
@@ -547,7 +548,7 @@ fn check_mount_options(v: &str, options: &str, read_only: bool) -> Result<(), St
 }
 
 /// `[ip:]host-port:container-port[/protocol]`, with `[v6]` brackets.
-fn check_port(v: &str, spec: &wit::ContainerSpec) -> Result<(), String> {
+fn check_port(v: &str, spec: &container::ContainerSpec) -> Result<(), String> {
     let bad = || format!("published port `{v}` is not one alca asked for");
     let (main, proto) = v.rsplit_once('/').unwrap_or((v, "tcp"));
     let (ip, rest): (Option<&str>, &str) = if let Some(after) = main.strip_prefix('[') {
@@ -570,8 +571,8 @@ fn check_port(v: &str, spec: &wit::ContainerSpec) -> Result<(), String> {
     let found = spec.ports.iter().any(|p| {
         let want_ip: Option<IpAddr> = p.host_ip.as_deref().and_then(|s| s.parse().ok());
         let want_proto = match p.protocol {
-            wit::Protocol::Tcp => "tcp",
-            wit::Protocol::Udp => "udp",
+            container::Protocol::Tcp => "tcp",
+            container::Protocol::Udp => "udp",
         };
         p.host_ip.is_some() == want_ip.is_some()
             && want_ip == ip
@@ -589,14 +590,14 @@ fn is_network_mode(v: &str) -> bool {
     matches!(head, "host" | "none" | "bridge" | "default" | "container" | "ns" | "slirp4netns" | "pasta" | "private")
 }
 
-fn check_network(v: &str, spec: &wit::ContainerSpec) -> Result<(), String> {
+fn check_network(v: &str, spec: &container::ContainerSpec) -> Result<(), String> {
     match &spec.network {
-        wit::NetworkMode::Default => Err(format!("alca asked for the runtime's default network, not `{v}`")),
-        wit::NetworkMode::None => eq(v, "none", "the network alca asked for"),
-        wit::NetworkMode::Named(name) if is_network_mode(name) => {
+        container::NetworkMode::Default => Err(format!("alca asked for the runtime's default network, not `{v}`")),
+        container::NetworkMode::None => eq(v, "none", "the network alca asked for"),
+        container::NetworkMode::Named(name) if is_network_mode(name) => {
             Err(format!("alca asked for a network named `{name}`, which the engine would read as a namespace mode"))
         }
-        wit::NetworkMode::Named(name) => eq(v, name, "the network alca asked for"),
+        container::NetworkMode::Named(name) => eq(v, name, "the network alca asked for"),
     }
 }
 
@@ -640,50 +641,53 @@ pub fn parse_ram_bytes(s: &str) -> Option<u64> {
 pub(crate) mod tests {
     use super::*;
 
-    fn kv(k: &str, v: &str) -> wit::KeyValue {
-        wit::KeyValue { key: k.into(), value: v.into() }
+    fn kv(k: &str, v: &str) -> container::KeyValue {
+        container::KeyValue { key: k.into(), value: v.into() }
     }
 
-    pub(crate) fn spec() -> wit::ContainerSpec {
-        wit::ContainerSpec {
+    pub(crate) fn spec() -> container::ContainerSpec {
+        container::ContainerSpec {
             name: "alca-0123456789ab".into(),
             image: "img:1".into(),
             labels: vec![kv("alca.project.id", "p1"), kv("alca.project.path", "/home/u/proj")],
             env: vec![kv("A", "1"), kv("EMPTY", "")],
             mounts: vec![
-                wit::Mount {
-                    kind: wit::MountKind::Bind,
+                container::Mount {
+                    kind: container::MountKind::Bind,
                     source: "/home/u/proj".into(),
                     target: "/workspace".into(),
                     read_only: false,
                 },
-                wit::Mount {
-                    kind: wit::MountKind::Bind,
+                container::Mount {
+                    kind: container::MountKind::Bind,
                     source: "/data".into(),
                     target: "/data".into(),
                     read_only: true,
                 },
-                wit::Mount {
-                    kind: wit::MountKind::Tmpfs,
+                container::Mount {
+                    kind: container::MountKind::Tmpfs,
                     source: String::new(),
                     target: "/tmp".into(),
                     read_only: false,
                 },
             ],
-            ports: vec![wit::PortMapping {
+            ports: vec![container::PortMapping {
                 host_ip: Some("127.0.0.1".into()),
                 host_port: Some(8080),
                 container_port: 80,
-                protocol: wit::Protocol::Tcp,
+                protocol: container::Protocol::Tcp,
             }],
             workdir: Some("/workspace".into()),
             user: None,
             entrypoint: None,
             command: vec!["sleep".into(), "inf".into()],
-            resources: wit::Resources { cpus: Some(1.5), memory_bytes: Some(2 * 1024 * 1024 * 1024) },
-            capabilities: wit::Capabilities { drop: vec!["ALL".into()], add: vec!["CHOWN".into(), "KILL".into()] },
-            restart: wit::RestartPolicy::UnlessStopped,
-            network: wit::NetworkMode::Default,
+            resources: container::Resources { cpus: Some(1.5), memory_bytes: Some(2 * 1024 * 1024 * 1024) },
+            capabilities: container::Capabilities {
+                drop: vec!["ALL".into()],
+                add: vec!["CHOWN".into(), "KILL".into()],
+            },
+            restart: container::RestartPolicy::UnlessStopped,
+            network: container::NetworkMode::Default,
             init: false,
         }
     }
@@ -782,12 +786,12 @@ pub(crate) mod tests {
             no(Placeholder::Network, v, &c);
         }
         let mut s = spec();
-        s.network = wit::NetworkMode::None;
+        s.network = container::NetworkMode::None;
         let none = CallContext::new("create", Request::Create(Box::new(s.clone())));
         ok(Placeholder::Network, "none", &none);
         no(Placeholder::Network, "NONE", &none);
         no(Placeholder::Network, "host", &none);
-        s.network = wit::NetworkMode::Named("host".into());
+        s.network = container::NetworkMode::Named("host".into());
         let tricky = CallContext::new("create", Request::Create(Box::new(s)));
         assert!(no(Placeholder::Network, "host", &tricky).contains("namespace mode"));
     }
@@ -852,7 +856,7 @@ pub(crate) mod tests {
     fn containers_are_the_requested_one_or_yielded_ones() {
         let mut c = CallContext::new(
             "list-containers",
-            Request::List(vec![wit::LabelSelector { key: "alca.project.id".into(), value: Some("p1".into()) }]),
+            Request::List(vec![container::LabelSelector { key: "alca.project.id".into(), value: Some("p1".into()) }]),
         );
         no(Placeholder::Container, "abc", &c);
         c.remember(b"abc\n  def  \n\nnot one\nCONTAINER ID   IMAGE\n");
@@ -867,7 +871,7 @@ pub(crate) mod tests {
         assert!(check_selectors_complete(&[(Placeholder::Selector, "label=alca.project.id=p1".into())], &c).is_ok());
         let exec = CallContext::new(
             "exec",
-            Request::Exec(Box::new(wit::ExecRequest {
+            Request::Exec(Box::new(container::ExecRequest {
                 container: "c1".into(),
                 argv: vec!["sh".into()],
                 tty: false,
@@ -893,7 +897,7 @@ pub(crate) mod tests {
         assert!(check_complete(&full[1..], &c).unwrap_err().contains("drop capability ALL"));
         assert!(check_complete(&drop_all, &c).unwrap_err().contains("CPU limit"));
         let mut s = spec();
-        s.network = wit::NetworkMode::None;
+        s.network = container::NetworkMode::None;
         s.user = Some("1000".into());
         let c = CallContext::new("create", Request::Create(Box::new(s)));
         assert!(check_complete(&drop_all, &c).unwrap_err().contains("its network"));

@@ -16,26 +16,13 @@ use std::time::{Duration, Instant};
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
 use super::bind::CallContext;
-use super::broker::{Broker, OutputMode, SpawnError, SpawnOutput, SpawnRequest};
+use super::broker::{Broker, SpawnError, SpawnOutput, SpawnRequest};
 use super::grant::{self, Denial};
 use super::manifest::Role;
 use super::text;
-
-pub(crate) mod bindings {
-    wasmtime::component::bindgen!({
-        path: "../wit/since_v0.2.0",
-        world: "runtime-plugin",
-        imports: {
-            "alca:runtime/process.run": async | trappable,
-            default: trappable,
-        },
-        exports: { default: async },
-    });
-}
-
-use bindings::alca::runtime::{host as wit_host, process as wit_process, types as wit};
 
 /// How much of a guest's own stdout/stderr alca keeps per call.
 const GUEST_OUTPUT_CAP: usize = 64 * 1024;
@@ -169,6 +156,8 @@ impl Chatter {
 pub(crate) struct PluginState {
     pub plugin: String,
     wasi: WasiCtx,
+    http: WasiHttpCtx,
+    http_hooks: DenyHttp,
     table: ResourceTable,
     pub broker: Arc<Broker>,
     pub memory_cap: usize,
@@ -206,6 +195,8 @@ impl PluginState {
         PluginState {
             plugin: broker.manifest().id.clone(),
             wasi,
+            http: WasiHttpCtx::new(),
+            http_hooks: DenyHttp,
             table: ResourceTable::new(),
             broker,
             memory_cap: memory_mib as usize * 1024 * 1024,
@@ -296,6 +287,38 @@ impl WasiView for PluginState {
 
 /// Memory limits: every memory and table of the plugin counts against one
 /// cap; a growth past it traps the guest and records why.
+/// `wasi:http` is linked because some toolchains' components import it
+/// (StarlingMonkey, for JavaScript), and grants nothing: every outgoing
+/// request fails with `HTTP-request-denied`.
+struct DenyHttp;
+
+impl WasiHttpHooks for DenyHttp {
+    fn send_request(
+        &mut self,
+        _request: http::Request<wasmtime_wasi_http::WasiBody>,
+        _options: Option<wasmtime_wasi_http::RequestOptions>,
+        _fut: Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
+    ) -> Box<
+        dyn Future<
+                Output = Result<
+                    (
+                        http::Response<wasmtime_wasi_http::WasiBody>,
+                        Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
+                    ),
+                    wasmtime_wasi_http::Error,
+                >,
+            > + Send,
+    > {
+        Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) })
+    }
+}
+
+impl WasiHttpView for PluginState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.http_hooks }
+    }
+}
+
 impl wasmtime::ResourceLimiter for PluginState {
     fn memory_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         self.grow(current, desired)
@@ -319,45 +342,41 @@ impl wasmtime::ResourceLimiter for PluginState {
     }
 }
 
-impl wit::Host for PluginState {}
+/// Why a `process.run` did not produce an exit, in alca's terms (each
+/// contract version converts it to its own `spawn-error`).
+pub(crate) enum RunFailure {
+    Denied(String),
+    ProgramNotFound(String),
+    TimedOut(SpawnOutput),
+    Io(String),
+}
 
-impl wit_process::Host for PluginState {
-    async fn run(
+/// The host side of the imports, for every contract version: the version
+/// modules (`v0_1`, `v0_2`) convert their generated types and call these.
+impl PluginState {
+    /// `process.run`: the broker decides and spawns, on the call's clock.
+    pub(crate) async fn process_run(
         &mut self,
-        req: wit_process::RunRequest,
-    ) -> wasmtime::Result<Result<wit_process::RunOutput, wit_process::SpawnError>> {
+        request: SpawnRequest,
+    ) -> wasmtime::Result<Result<SpawnOutput, RunFailure>> {
         let budget = self.clock.wall_left();
         if budget.is_zero() {
             self.fault = Some(Fault::Wall { budget: self.clock.wall_budget });
             return Err(wasmtime::Error::msg("the call's time budget is used up"));
         }
-        let stdin_bytes = req.stdin.as_ref().map_or(0, Vec::len);
+        let stdin_bytes = request.stdin.as_ref().map_or(0, Vec::len);
         if stdin_bytes > MAX_STDIN_BYTES {
             let d = Denial::new(
                 &self.plugin,
-                &req.program,
-                &req.args,
+                &request.program,
+                &request.args,
                 format!("its stdin is too large ({stdin_bytes} bytes; at most {MAX_STDIN_BYTES})"),
                 "No grant allows that.".into(),
             );
             let text = d.for_plugin();
             self.record_denial(d);
-            return Ok(Err(wit_process::SpawnError::Denied(text)));
+            return Ok(Err(RunFailure::Denied(text)));
         }
-        let mode = |m: wit_process::OutputMode| match m {
-            wit_process::OutputMode::Capture => OutputMode::Capture,
-            wit_process::OutputMode::ToUser => OutputMode::ToUser,
-            wit_process::OutputMode::Discard => OutputMode::Discard,
-        };
-        let request = SpawnRequest {
-            program: req.program,
-            args: req.args,
-            env: req.env.into_iter().map(|kv| (kv.key, kv.value)).collect(),
-            stdin: req.stdin,
-            timeout: req.timeout_ms.map(|ms| Duration::from_millis(ms.into())),
-            stdout: mode(req.stdout),
-            stderr: mode(req.stderr),
-        };
         let shown = grant::render_command(&request.program, &request.args);
         let broker = self.broker.clone();
         self.clock.spawn_started();
@@ -368,93 +387,40 @@ impl wit_process::Host for PluginState {
                 if matches!(role, Role::Creates | Role::Lists) && out.exit_code == Some(0) {
                     self.call.remember(&out.stdout);
                 }
-                Ok(run_output(out))
+                Ok(out)
             }
             Err(SpawnError::Denied(d)) => {
                 let text = d.for_plugin();
                 self.record_denial(d);
-                Err(wit_process::SpawnError::Denied(text))
+                Err(RunFailure::Denied(text))
             }
             Err(SpawnError::ProgramNotFound(p)) => {
-                Err(wit_process::SpawnError::ProgramNotFound(format!("`{p}` was not found on PATH")))
+                Err(RunFailure::ProgramNotFound(format!("`{p}` was not found on PATH")))
             }
             Err(SpawnError::TimedOut(out)) => {
                 self.call_timeout = Some(format!("`{shown}` was stopped after {:.1} s", out.duration.as_secs_f64()));
-                Err(wit_process::SpawnError::TimedOut(run_output(out)))
+                Err(RunFailure::TimedOut(out))
             }
-            Err(SpawnError::Io(e)) => Err(wit_process::SpawnError::Io(e)),
+            Err(SpawnError::Io(e)) => Err(RunFailure::Io(e)),
         })
     }
 
-    fn locate(&mut self, program: String) -> wasmtime::Result<Option<String>> {
-        Ok(self.broker.locate(&program).map(|p| p.display().to_string()))
+    /// `process.locate`.
+    pub(crate) fn locate_program(&self, program: &str) -> Option<String> {
+        self.broker.locate(program).map(|p| p.display().to_string())
     }
-}
 
-fn run_output(out: SpawnOutput) -> wit_process::RunOutput {
-    wit_process::RunOutput {
-        exit_code: out.exit_code,
-        stdout: out.stdout,
-        stderr: out.stderr,
-        truncated: out.truncated,
-        duration_ms: u32::try_from(out.duration.as_millis()).unwrap_or(u32::MAX),
-    }
-}
-
-impl PluginState {
-    /// `host.log`, from a message still in the guest's memory (see
-    /// [`link_log`]) or already copied out.
-    pub fn log(&mut self, level: wit_host::Level, message: &str) {
-        let level = match level {
-            wit_host::Level::Trace => tracing::Level::TRACE,
-            wit_host::Level::Debug => tracing::Level::DEBUG,
-            wit_host::Level::Info => tracing::Level::INFO,
-            wit_host::Level::Warn => tracing::Level::WARN,
-            wit_host::Level::Error => tracing::Level::ERROR,
-        };
+    /// `host.log`, from a message still in the guest's memory or already
+    /// copied out.
+    pub(crate) fn log(&mut self, level: tracing::Level, message: &str) {
         self.say(level, &text::line(message));
     }
-}
 
-/// Replaces the generated `host.log` with one that reads the message where
-/// it lies in the guest's memory and keeps a bounded prefix: a plugin that
-/// logs 32 MiB does not make alca copy 32 MiB.
-pub(crate) fn link_log(linker: &mut wasmtime::component::Linker<PluginState>) -> wasmtime::Result<()> {
-    use wasmtime::component::WasmStr;
-    linker.allow_shadowing(true);
-    linker.instance("alca:runtime/host@0.1.0")?.func_wrap(
-        "log",
-        |mut store: wasmtime::StoreContextMut<'_, PluginState>, (level, message): (wit_host::Level, WasmStr)| {
-            let message = match message.to_str(&store) {
-                Ok(m) => text::line(&m),
-                Err(_) => "(a log message that is not UTF-8)".to_string(),
-            };
-            store.data_mut().log(level, &message);
-            Ok(())
-        },
-    )?;
-    linker.allow_shadowing(false);
-    Ok(())
-}
-
-impl wit_host::Host for PluginState {
-    fn log(&mut self, level: wit_host::Level, message: String) -> wasmtime::Result<()> {
-        PluginState::log(self, level, &message);
-        Ok(())
-    }
-
-    fn info(&mut self) -> wasmtime::Result<wit_host::HostInfo> {
-        Ok(wit_host::HostInfo {
-            os: std::env::consts::OS.to_string(),
-            arch: std::env::consts::ARCH.to_string(),
-            alca_version: env!("CARGO_PKG_VERSION").to_string(),
-        })
-    }
-
-    fn env(&mut self, name: String) -> wasmtime::Result<Option<String>> {
-        let value = self.broker.host_env(&name);
-        if value.is_none() && !self.broker.manifest().host_env.contains(&name) {
-            let name = text::line(&name);
+    /// `host.env`: only what `[host] env` grants.
+    pub(crate) fn host_env(&mut self, name: &str) -> Option<String> {
+        let value = self.broker.host_env(name);
+        if value.is_none() && !self.broker.manifest().host_env.contains(name) {
+            let name = text::line(name);
             self.say(
                 tracing::Level::WARN,
                 &format!(
@@ -462,8 +428,18 @@ impl wit_host::Host for PluginState {
                 ),
             );
         }
-        Ok(value)
+        value
     }
+}
+
+/// `host.info`: (os, arch, alca's version).
+pub(crate) fn host_facts() -> (String, String, String) {
+    (std::env::consts::OS.to_string(), std::env::consts::ARCH.to_string(), env!("CARGO_PKG_VERSION").to_string())
+}
+
+/// `process.run`'s duration, as the contract carries it.
+pub(crate) fn duration_ms(d: Duration) -> u32 {
+    u32::try_from(d.as_millis()).unwrap_or(u32::MAX)
 }
 
 /// The guest's own stdout/stderr: kept (capped) for alca's log.

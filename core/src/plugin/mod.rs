@@ -16,10 +16,13 @@ pub mod argparse;
 pub mod bind;
 pub mod broker;
 pub mod cache;
+pub mod compat;
 pub mod grant;
 mod host;
 pub mod manifest;
 pub mod text;
+mod v0_1;
+mod v0_2;
 
 #[cfg(test)]
 mod fuzz;
@@ -30,7 +33,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use wasmtime::component::{HasSelf, Linker};
+use wasmtime::component::Linker;
 use wasmtime::{Config, Engine, Store, UpdateDeadline};
 
 pub use broker::{AttachedCommand, Broker, SpawnError};
@@ -39,12 +42,11 @@ pub use grant::Denial;
 pub use host::Fault;
 pub use manifest::{Limits, Manifest};
 
+use crate::container;
 use bind::{CallContext, Request};
-use host::bindings::{RuntimePlugin, RuntimePluginPre};
+pub use compat::ApiVersion;
+use compat::Exports;
 use host::{CallClock, PluginState};
-
-/// The contract's types (container spec, info, errors...), as the host sees them.
-pub use host::bindings::alca::runtime::types as wit;
 
 /// How often the epoch ticks; deadlines are checked at this granularity.
 const TICK: Duration = Duration::from_millis(10);
@@ -171,7 +173,7 @@ pub enum PluginError {
     #[error("plugin `{plugin}` cannot be called again after an earlier failure (in `{function}`)")]
     Poisoned { plugin: String, function: &'static str },
     #[error("plugin `{plugin}`: {}", runtime_error_text(.error))]
-    Runtime { plugin: String, function: &'static str, error: wit::RuntimeError },
+    Runtime { plugin: String, function: &'static str, error: container::RuntimeError },
     #[error("{0}")]
     Denied(Denial),
 }
@@ -197,7 +199,7 @@ impl PluginError {
     }
 
     /// The runtime error inside, if the plugin itself reported one.
-    pub fn runtime_error(&self) -> Option<&wit::RuntimeError> {
+    pub fn runtime_error(&self) -> Option<&container::RuntimeError> {
         match self {
             PluginError::Runtime { error, .. } => Some(error),
             _ => None,
@@ -207,8 +209,8 @@ impl PluginError {
 
 const DENIAL_HINT: &str = "the plugin asked for something its manifest does not grant; this is a bug in the plugin or an attempt to escape its sandbox";
 
-pub fn runtime_error_text(e: &wit::RuntimeError) -> String {
-    use wit::RuntimeError as E;
+pub fn runtime_error_text(e: &container::RuntimeError) -> String {
+    use container::RuntimeError as E;
     match e {
         E::NotAvailable(s) => format!("the runtime is not available: {s}"),
         E::NotFound(s) => format!("not found: {s}"),
@@ -233,8 +235,8 @@ pub fn runtime_error_text(e: &wit::RuntimeError) -> String {
     }
 }
 
-fn runtime_error_hint(e: &wit::RuntimeError) -> Option<String> {
-    use wit::RuntimeError as E;
+fn runtime_error_hint(e: &container::RuntimeError) -> Option<String> {
+    use container::RuntimeError as E;
     match e {
         E::NotAvailable(_) => {
             Some("check that the engine is installed and running (`alca status` says which runtime alca uses)".into())
@@ -261,7 +263,7 @@ macro_rules! call {
         let clock = $self.store.data().clock.clone();
         let bindings = $self.bindings.as_ref().expect("bindings exist after instantiation");
         let outcome = tokio::select! {
-            result = bindings.alca_runtime_runtime().$method(&mut $self.store $(, $arg)*) => Ok(result),
+            result = bindings.$method(&mut $self.store $(, $arg)*) => Ok(result),
             fault = host::watchdog(clock) => Err(fault),
         };
         let result = $self.settle(outcome);
@@ -292,8 +294,8 @@ impl PluginHost {
 
         let mut linker: Linker<PluginState> = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(load_err)?;
-        RuntimePlugin::add_to_linker::<PluginState, HasSelf<PluginState>>(&mut linker, |s| s).map_err(load_err)?;
-        host::link_log(&mut linker).map_err(load_err)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(load_err)?;
+        compat::add_to_linker(&mut linker).map_err(load_err)?;
         Ok(PluginHost { engine, linker, cache_dir, env: None })
     }
 
@@ -347,13 +349,13 @@ impl PluginHost {
             .map_err(|e| load_err(format!("it is not a valid WebAssembly component: {e}")))?;
         tracing::debug!(%plugin, "component {sha256}: {outcome:?}");
 
+        let version = compat::check(&self.engine, &component).map_err(load_err)?;
         let pre = self.linker.instantiate_pre(&component).map_err(|e| {
             load_err(format!(
-                "it needs something alca does not provide ({e}); it may target another version of alca:runtime"
+                "it needs something alca does not provide ({e}); it may target a newer version of alca:runtime than this alca supports ({})",
+                compat::supported()
             ))
         })?;
-        let pre = RuntimePluginPre::new(pre)
-            .map_err(|e| load_err(format!("it does not export alca:runtime/runtime@0.1.0 ({e})")))?;
 
         let limits = source.manifest.limits;
         let memory_mib = overrides.memory_mib.unwrap_or(limits.memory_mib);
@@ -377,17 +379,24 @@ impl PluginHost {
         store.set_epoch_deadline(1);
         store.data_mut().begin_call(CallContext::new("instantiate", Request::None));
         let instantiated = tokio::select! {
-            result = pre.instantiate_async(&mut store) => Ok(result),
+            result = Exports::instantiate(version, &pre, &mut store) => Ok(result),
             fault = host::watchdog(clock) => Err(fault),
         };
-        let mut instance =
-            PluginInstance { store, bindings: None, source: source.clone(), poisoned: false, info: None, guest };
+        let mut instance = PluginInstance {
+            store,
+            bindings: None,
+            source: source.clone(),
+            poisoned: false,
+            info: None,
+            guest,
+            api: version,
+        };
         let bindings = match instance.settle(instantiated) {
             Ok(b) => b,
             Err(e) => return Err(instance.fail("instantiate", e)),
         };
         instance.bindings = Some(bindings);
-        let mut info = call!(instance, "info", Request::None, call_info())?;
+        let mut info = call!(instance, "info", Request::None, info())?;
         instance.store.data_mut().warn_call_denials();
         clean_info(&mut info);
         if info.id != source.manifest.id {
@@ -420,13 +429,15 @@ fn start_ticker(engine: &Engine) {
 /// A live plugin: one store, one instance, for the duration of an alca command.
 pub struct PluginInstance {
     store: Store<PluginState>,
-    bindings: Option<RuntimePlugin>,
+    bindings: Option<Exports>,
     source: PluginSource,
     poisoned: bool,
     /// What the plugin said about itself when it was loaded.
-    info: Option<wit::PluginInfo>,
+    info: Option<container::PluginInfo>,
     /// Its time budget per call.
     guest: Duration,
+    /// The contract version it implements.
+    api: ApiVersion,
 }
 
 impl Drop for PluginInstance {
@@ -455,6 +466,11 @@ impl PluginInstance {
 
     pub fn source(&self) -> &PluginSource {
         &self.source
+    }
+
+    /// The contract version the plugin implements.
+    pub fn api(&self) -> ApiVersion {
+        self.api
     }
 
     fn begin(&mut self, function: &'static str, request: Request) -> Result<(), PluginError> {
@@ -521,7 +537,7 @@ impl PluginInstance {
 
     /// A plugin's answer, cleaned; an error is told in the host's own words
     /// when the host knows better (a refusal or a timeout in this call).
-    fn runtime<T>(&mut self, function: &'static str, r: Result<T, wit::RuntimeError>) -> Result<T, PluginError> {
+    fn runtime<T>(&mut self, function: &'static str, r: Result<T, container::RuntimeError>) -> Result<T, PluginError> {
         let state = self.store.data_mut();
         let mut error = match r {
             Ok(value) => {
@@ -535,8 +551,8 @@ impl PluginInstance {
             state.warn_call_denials();
             return Err(PluginError::Denied(first));
         }
-        if let (Some(killed), wit::RuntimeError::TimedOut(_)) = (&state.call_timeout, &error) {
-            error = wit::RuntimeError::TimedOut(killed.clone());
+        if let (Some(killed), container::RuntimeError::TimedOut(_)) = (&state.call_timeout, &error) {
+            error = container::RuntimeError::TimedOut(killed.clone());
         }
         clean_error(&mut error);
         Err(PluginError::Runtime { plugin: self.id().to_string(), function, error })
@@ -549,12 +565,12 @@ impl PluginInstance {
     }
 
     /// The plugin's `info()`, as it answered when it was loaded.
-    pub fn info(&self) -> &wit::PluginInfo {
+    pub fn info(&self) -> &container::PluginInfo {
         self.info.as_ref().expect("info is read at instantiation")
     }
 
-    pub async fn detect(&mut self) -> Result<wit::Availability, PluginError> {
-        let mut a = call!(self, "detect", Request::None, call_detect())?;
+    pub async fn detect(&mut self) -> Result<container::Availability, PluginError> {
+        let mut a = call!(self, "detect", Request::None, detect())?;
         self.store.data_mut().warn_call_denials();
         for s in [&mut a.version, &mut a.reason, &mut a.hint].into_iter().flatten() {
             *s = text::line(s);
@@ -563,12 +579,12 @@ impl PluginInstance {
     }
 
     pub async fn image_exists(&mut self, image: &str) -> Result<bool, PluginError> {
-        let r = call!(self, "image-exists", Request::Image(image.into()), call_image_exists(image))?;
+        let r = call!(self, "image-exists", Request::Image(image.into()), image_exists(image))?;
         self.runtime("image-exists", r)
     }
 
     pub async fn image_pull(&mut self, image: &str) -> Result<(), PluginError> {
-        let r = call!(self, "image-pull", Request::Image(image.into()), call_image_pull(image))?;
+        let r = call!(self, "image-pull", Request::Image(image.into()), image_pull(image))?;
         self.runtime("image-pull", r)
     }
 
@@ -576,15 +592,15 @@ impl PluginInstance {
     /// this call (through the grant's `creates` rule) or the spec's name: a
     /// plugin cannot hand alca another container to start, exec into or
     /// remove later.
-    pub async fn create(&mut self, spec: &wit::ContainerSpec) -> Result<String, PluginError> {
-        let r = call!(self, "create", Request::Create(Box::new(spec.clone())), call_create(spec))?;
+    pub async fn create(&mut self, spec: &container::ContainerSpec) -> Result<String, PluginError> {
+        let r = call!(self, "create", Request::Create(Box::new(spec.clone())), create(spec))?;
         let id = self.runtime("create", r)?;
         let id = self.container_id("create", id)?;
         if id != spec.name && !self.vouched(&id) {
             return Err(PluginError::Runtime {
                 plugin: self.id().to_string(),
                 function: "create",
-                error: wit::RuntimeError::Parse(format!(
+                error: container::RuntimeError::Parse(format!(
                     "the plugin returned container `{id}`, which the engine did not report creating; alca will not use it"
                 )),
             });
@@ -600,25 +616,25 @@ impl PluginInstance {
 
     pub async fn start(&mut self, id: &str) -> Result<(), PluginError> {
         let id = id.to_string();
-        let r = call!(self, "start", Request::Container(id.clone()), call_start(&id))?;
+        let r = call!(self, "start", Request::Container(id.clone()), start(&id))?;
         self.runtime("start", r)
     }
 
     pub async fn stop(&mut self, id: &str, grace_secs: Option<u32>) -> Result<(), PluginError> {
         let id = id.to_string();
-        let r = call!(self, "stop", Request::Container(id.clone()), call_stop(&id, grace_secs))?;
+        let r = call!(self, "stop", Request::Container(id.clone()), stop(&id, grace_secs))?;
         self.runtime("stop", r)
     }
 
     pub async fn remove(&mut self, id: &str, force: bool) -> Result<(), PluginError> {
         let id = id.to_string();
-        let r = call!(self, "remove", Request::Container(id.clone()), call_remove(&id, force))?;
+        let r = call!(self, "remove", Request::Container(id.clone()), remove(&id, force))?;
         self.runtime("remove", r)
     }
 
-    pub async fn inspect(&mut self, id: &str) -> Result<Option<wit::ContainerInfo>, PluginError> {
+    pub async fn inspect(&mut self, id: &str) -> Result<Option<container::ContainerInfo>, PluginError> {
         let id = id.to_string();
-        let r = call!(self, "inspect", Request::Container(id.clone()), call_inspect(&id))?;
+        let r = call!(self, "inspect", Request::Container(id.clone()), inspect(&id))?;
         let mut info = self.runtime("inspect", r)?;
         if let Some(info) = &mut info {
             clean_container(info);
@@ -636,11 +652,11 @@ impl PluginInstance {
     /// itself: an entry the plugin returns that does not match is dropped.
     pub async fn list_containers(
         &mut self,
-        selector: &[wit::LabelSelector],
+        selector: &[container::LabelSelector],
         include_stopped: bool,
-    ) -> Result<Vec<wit::ContainerInfo>, PluginError> {
+    ) -> Result<Vec<container::ContainerInfo>, PluginError> {
         let request = Request::List(selector.to_vec());
-        let r = call!(self, "list-containers", request, call_list_containers(selector, include_stopped))?;
+        let r = call!(self, "list-containers", request, list_containers(selector, include_stopped))?;
         let mut infos = self.runtime("list-containers", r)?;
         if infos.len() > MAX_LISTED {
             tracing::warn!(plugin = %self.id(), "listed {} containers; alca looks at the first {MAX_LISTED}", infos.len());
@@ -667,8 +683,8 @@ impl PluginInstance {
         Ok(infos)
     }
 
-    pub async fn exec(&mut self, req: &wit::ExecRequest) -> Result<wit::ExecOutput, PluginError> {
-        let r = call!(self, "exec", Request::Exec(Box::new(req.clone())), call_exec(req))?;
+    pub async fn exec(&mut self, req: &container::ExecRequest) -> Result<container::ExecOutput, PluginError> {
+        let r = call!(self, "exec", Request::Exec(Box::new(req.clone())), exec(req))?;
         let mut out = self.runtime("exec", r)?;
         for bytes in [&mut out.stdout, &mut out.stderr] {
             if bytes.len() > MAX_EXEC_OUTPUT {
@@ -682,8 +698,8 @@ impl PluginInstance {
     /// Asks for an exec plan and checks it against the grant (as an
     /// interactive use, bound to `req`); the result is ready to run on the
     /// terminal.
-    pub async fn exec_plan(&mut self, req: &wit::ExecRequest) -> Result<AttachedCommand, PluginError> {
-        let r = call!(self, "exec-plan", Request::Exec(Box::new(req.clone())), call_exec_plan(req))?;
+    pub async fn exec_plan(&mut self, req: &container::ExecRequest) -> Result<AttachedCommand, PluginError> {
+        let r = call!(self, "exec-plan", Request::Exec(Box::new(req.clone())), exec_plan(req))?;
         let plan = self.runtime("exec-plan", r)?;
         let env: Vec<(String, String)> = plan.env.into_iter().map(|kv| (kv.key, kv.value)).collect();
         let broker = self.store.data().broker.clone();
@@ -693,7 +709,7 @@ impl PluginInstance {
             other => PluginError::Runtime {
                 plugin: self.id().to_string(),
                 function: "exec-plan",
-                error: wit::RuntimeError::NotAvailable(other.to_string()),
+                error: container::RuntimeError::NotAvailable(other.to_string()),
             },
         })
     }
@@ -707,7 +723,7 @@ impl PluginInstance {
             Err(PluginError::Runtime {
                 plugin: self.id().to_string(),
                 function,
-                error: wit::RuntimeError::Parse(format!(
+                error: container::RuntimeError::Parse(format!(
                     "the plugin returned an invalid container id `{}`",
                     text::line(&id)
                 )),
@@ -719,13 +735,13 @@ impl PluginInstance {
 /// Captured output of `exec` alca keeps, per stream.
 const MAX_EXEC_OUTPUT: usize = 4 * 1024 * 1024;
 
-fn clean_info(info: &mut wit::PluginInfo) {
+fn clean_info(info: &mut container::PluginInfo) {
     for s in [&mut info.id, &mut info.name, &mut info.runtime, &mut info.version] {
         *s = text::line(s);
     }
 }
 
-fn clean_container(info: &mut wit::ContainerInfo) {
+fn clean_container(info: &mut container::ContainerInfo) {
     for s in [&mut info.id, &mut info.name, &mut info.image] {
         *s = text::line(s);
     }
@@ -743,8 +759,8 @@ fn clean_container(info: &mut wit::ContainerInfo) {
     }
 }
 
-fn clean_error(e: &mut wit::RuntimeError) {
-    use wit::RuntimeError as E;
+fn clean_error(e: &mut container::RuntimeError) {
+    use container::RuntimeError as E;
     match e {
         E::CommandFailed(f) => {
             f.program = text::line(&f.program);

@@ -1,6 +1,6 @@
 use super::*;
+use crate::container;
 use crate::plugin::bind::{Request, tests::spec};
-use crate::plugin::wit;
 
 fn manifest(programs: &str) -> Manifest {
     let text = format!("id = \"t\"\nname = \"T\"\nversion = \"1\"\nruntime = \"t\"\n{programs}");
@@ -251,7 +251,7 @@ fn builtin(id: &str) -> Manifest {
 }
 
 /// What docker-compat's `create_args` produces for `spec()`.
-fn create_args(s: &wit::ContainerSpec) -> Vec<String> {
+fn create_args(s: &container::ContainerSpec) -> Vec<String> {
     let mut a = v(&["container", "create", "--name", &s.name]);
     for kv in &s.labels {
         a.extend(["--label".into(), format!("{}={}", kv.key, kv.value)]);
@@ -262,7 +262,7 @@ fn create_args(s: &wit::ContainerSpec) -> Vec<String> {
     a.extend(["--workdir".into(), "/workspace".into()]);
     for m in &s.mounts {
         match m.kind {
-            wit::MountKind::Tmpfs => a.extend(["--tmpfs".into(), m.target.clone()]),
+            container::MountKind::Tmpfs => a.extend(["--tmpfs".into(), m.target.clone()]),
             _ => a.extend([
                 "--volume".into(),
                 format!("{}:{}{}", m.source, m.target, if m.read_only { ":ro" } else { "" }),
@@ -404,7 +404,7 @@ fn builtin_grants_touch_only_the_requested_containers() {
 
         // A listing must filter by the request's selector; what it prints
         // may then be inspected in the same call.
-        let selector = wit::LabelSelector { key: "alca.project.id".into(), value: Some("p1".into()) };
+        let selector = container::LabelSelector { key: "alca.project.id".into(), value: Some("p1".into()) };
         let mut list = CallContext::new("list-containers", Request::List(vec![selector]));
         let ls = |extra: &[&str]| {
             let mut a = v(&["container", "ls", "--quiet", "--no-trunc", "--all"]);
@@ -428,14 +428,14 @@ fn builtin_grants_touch_only_the_requested_containers() {
         assert!(check_in(id, &v(&["container", "inspect", "--", "abc", "victim"]), &list).is_err());
 
         // exec: the container, the argv, the options alca asked for.
-        let req = wit::ExecRequest {
+        let req = container::ExecRequest {
             container: "c1".into(),
             argv: v(&["grep", "--privileged", "notes"]),
             tty: false,
             interactive: true,
             user: None,
             workdir: Some("/workspace".into()),
-            env: vec![wit::KeyValue { key: "A".into(), value: "1".into() }],
+            env: vec![container::KeyValue { key: "A".into(), value: "1".into() }],
         };
         let exec = CallContext::new("exec-plan", Request::Exec(Box::new(req)));
         let base = v(&["container", "exec", "--interactive", "--workdir", "/workspace", "--env", "A=1", "--", "c1"]);

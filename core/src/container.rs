@@ -1,0 +1,260 @@
+//! alca's own, runtime-neutral view of containers: what it asks a runtime
+//! plugin for and what it gets back.
+//!
+//! These types mirror the `alca:runtime` contract but belong to alca: the
+//! plugin host converts every supported contract version to and from them
+//! at the plugin boundary (`plugin::v0_1`, `plugin::v0_2`), so operations,
+//! the spec, the state and the config never see generated bindings, and
+//! can grow without touching a released contract.
+
+/// An ordered key/value pair (labels, environment).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyValue {
+    pub key: String,
+    pub value: String,
+}
+
+impl KeyValue {
+    pub fn new(key: impl Into<String>, value: impl Into<String>) -> KeyValue {
+        KeyValue { key: key.into(), value: value.into() }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MountKind {
+    Bind,
+    Volume,
+    Tmpfs,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mount {
+    pub kind: MountKind,
+    pub source: String,
+    pub target: String,
+    pub read_only: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    Tcp,
+    Udp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortMapping {
+    pub host_ip: Option<String>,
+    pub host_port: Option<u16>,
+    pub container_port: u16,
+    pub protocol: Protocol,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Resources {
+    pub cpus: Option<f64>,
+    pub memory_bytes: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Capabilities {
+    pub drop: Vec<String>,
+    pub add: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RestartPolicy {
+    No,
+    UnlessStopped,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetworkMode {
+    Default,
+    None,
+    Named(String),
+}
+
+/// The container alca wants.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContainerSpec {
+    pub name: String,
+    pub image: String,
+    pub labels: Vec<KeyValue>,
+    pub env: Vec<KeyValue>,
+    pub mounts: Vec<Mount>,
+    pub ports: Vec<PortMapping>,
+    pub workdir: Option<String>,
+    pub user: Option<String>,
+    pub entrypoint: Option<Vec<String>>,
+    pub command: Vec<String>,
+    pub resources: Resources,
+    pub capabilities: Capabilities,
+    pub restart: RestartPolicy,
+    pub network: NetworkMode,
+    pub init: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContainerState {
+    Created,
+    Running,
+    Paused,
+    Restarting,
+    Removing,
+    Exited,
+    Dead,
+    Unknown,
+}
+
+impl ContainerState {
+    /// `running`, `exited`...
+    pub fn name(self) -> &'static str {
+        match self {
+            ContainerState::Created => "created",
+            ContainerState::Running => "running",
+            ContainerState::Paused => "paused",
+            ContainerState::Restarting => "restarting",
+            ContainerState::Removing => "removing",
+            ContainerState::Exited => "exited",
+            ContainerState::Dead => "dead",
+            ContainerState::Unknown => "unknown",
+        }
+    }
+}
+
+/// A container as the runtime reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerInfo {
+    pub id: String,
+    pub name: String,
+    pub image: String,
+    pub state: ContainerState,
+    pub labels: Vec<KeyValue>,
+    pub exit_code: Option<i32>,
+    pub created_at: Option<String>,
+    pub started_at: Option<String>,
+    pub ip_addresses: Vec<String>,
+}
+
+impl ContainerInfo {
+    /// The value of label `key`, if the container carries it.
+    pub fn label(&self, key: &str) -> Option<&str> {
+        self.labels.iter().find(|kv| kv.key == key).map(|kv| kv.value.as_str())
+    }
+}
+
+/// Containers carrying label `key` (with `value`, if given).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelSelector {
+    pub key: String,
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecRequest {
+    pub container: String,
+    pub argv: Vec<String>,
+    pub tty: bool,
+    pub interactive: bool,
+    pub user: Option<String>,
+    pub workdir: Option<String>,
+    pub env: Vec<KeyValue>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecOutput {
+    pub exit_code: i32,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    pub truncated: bool,
+}
+
+/// An invocation a plugin proposes for the terminal; alca checks it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandPlan {
+    pub program: String,
+    pub args: Vec<String>,
+    pub env: Vec<KeyValue>,
+}
+
+/// What a runtime can express beyond the basics. A plugin built against
+/// `alca:runtime@0.1.0` cannot say anything about the abilities added
+/// later; alca takes them as present, as that contract required the plugin
+/// to refuse (`invalid-spec`) what it could not express.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Features {
+    pub ports: bool,
+    pub resource_limits: bool,
+    pub capabilities: bool,
+    pub restart_policy: bool,
+    pub named_networks: bool,
+    pub volumes: bool,
+    pub tmpfs: bool,
+    pub init: bool,
+    pub read_only_mounts: bool,
+    pub fractional_cpus: bool,
+    pub port_host_ip: bool,
+}
+
+impl Features {
+    /// The names of the features present, as the contract spells them.
+    pub fn names(&self) -> Vec<&'static str> {
+        [
+            (self.ports, "ports"),
+            (self.resource_limits, "resource-limits"),
+            (self.capabilities, "capabilities"),
+            (self.restart_policy, "restart-policy"),
+            (self.named_networks, "named-networks"),
+            (self.volumes, "volumes"),
+            (self.tmpfs, "tmpfs"),
+            (self.init, "init"),
+            (self.read_only_mounts, "read-only-mounts"),
+            (self.fractional_cpus, "fractional-cpus"),
+            (self.port_host_ip, "port-host-ip"),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect()
+    }
+}
+
+/// What a plugin says about itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginInfo {
+    pub id: String,
+    pub name: String,
+    pub runtime: String,
+    pub version: String,
+    pub features: Features,
+}
+
+/// Whether a runtime can be used right now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Availability {
+    pub available: bool,
+    pub version: Option<String>,
+    pub reason: Option<String>,
+    pub hint: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandFailure {
+    pub program: String,
+    pub args: Vec<String>,
+    pub exit_code: Option<i32>,
+    pub stderr_tail: String,
+}
+
+/// A runtime's typed failure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RuntimeError {
+    NotAvailable(String),
+    NotFound(String),
+    Conflict(String),
+    InvalidSpec(String),
+    Unsupported(String),
+    Denied(String),
+    CommandFailed(CommandFailure),
+    TimedOut(String),
+    Parse(String),
+}
