@@ -8,14 +8,14 @@
 //! `alca-conformance-<random>` and are force-removed at the end, whatever
 //! happened before.
 //!
-//! The contract's types are used through `crate::plugin::wit` only.
+//! It speaks alca's own container types (`crate::container`), as every operation does.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::plugin::wit;
+use crate::container;
 use crate::plugin::{AttachedCommand, LimitOverrides, Origin, PluginError, PluginHost, PluginInstance, PluginSource};
 use crate::project::Project;
 use crate::report::Reporter;
@@ -369,41 +369,41 @@ impl Fixture {
 
     /// A spec like alca's own (`spec::container_spec`), plus what the
     /// plugin's features let the suite check.
-    fn spec(&self, features: wit::Features) -> wit::ContainerSpec {
-        let kv = |k: &str, v: &str| wit::KeyValue { key: k.into(), value: v.into() };
-        let mut mounts = vec![wit::Mount {
-            kind: wit::MountKind::Bind,
+    fn spec(&self, features: container::Features) -> container::ContainerSpec {
+        let kv = |k: &str, v: &str| container::KeyValue { key: k.into(), value: v.into() };
+        let mut mounts = vec![container::Mount {
+            kind: container::MountKind::Bind,
             source: self.dir_path.display().to_string(),
             target: WORKDIR.into(),
             read_only: false,
         }];
-        if features.contains(wit::Features::READ_ONLY_MOUNTS) {
-            mounts.push(wit::Mount {
-                kind: wit::MountKind::Bind,
+        if features.read_only_mounts {
+            mounts.push(container::Mount {
+                kind: container::MountKind::Bind,
                 source: self.ro_path.display().to_string(),
                 target: RO_TARGET.into(),
                 read_only: true,
             });
         }
-        if features.contains(wit::Features::TMPFS) {
-            mounts.push(wit::Mount {
-                kind: wit::MountKind::Tmpfs,
+        if features.tmpfs {
+            mounts.push(container::Mount {
+                kind: container::MountKind::Tmpfs,
                 source: String::new(),
                 target: TMPFS_TARGET.into(),
                 read_only: false,
             });
         }
-        let capabilities = if features.contains(wit::Features::CAPABILITIES) {
-            wit::Capabilities { drop: vec!["ALL".into()], add: spec::CAPS_ADD.iter().map(|s| s.to_string()).collect() }
+        let capabilities = if features.capabilities {
+            container::Capabilities { drop: vec!["ALL".into()], add: spec::CAPS_ADD.iter().map(|s| s.to_string()).collect() }
         } else {
-            wit::Capabilities { drop: Vec::new(), add: Vec::new() }
+            container::Capabilities { drop: Vec::new(), add: Vec::new() }
         };
-        let resources = if features.contains(wit::Features::RESOURCE_LIMITS) {
-            wit::Resources { cpus: Some(cpus_for(features)), memory_bytes: Some(MEMORY_BYTES) }
+        let resources = if features.resource_limits {
+            container::Resources { cpus: Some(cpus_for(features)), memory_bytes: Some(MEMORY_BYTES) }
         } else {
-            wit::Resources { cpus: None, memory_bytes: None }
+            container::Resources { cpus: None, memory_bytes: None }
         };
-        wit::ContainerSpec {
+        container::ContainerSpec {
             name: self.name.clone(),
             image: self.image.clone(),
             labels: vec![
@@ -420,18 +420,18 @@ impl Fixture {
             command: spec::KEEP_ALIVE.iter().map(|s| s.to_string()).collect(),
             resources,
             capabilities,
-            restart: if features.contains(wit::Features::RESTART_POLICY) {
-                wit::RestartPolicy::UnlessStopped
+            restart: if features.restart_policy {
+                container::RestartPolicy::UnlessStopped
             } else {
-                wit::RestartPolicy::No
+                container::RestartPolicy::No
             },
-            network: wit::NetworkMode::Default,
+            network: container::NetworkMode::Default,
             init: false,
         }
     }
 
-    fn exec(&self, container: &str, argv: &[&str]) -> wit::ExecRequest {
-        wit::ExecRequest {
+    fn exec(&self, container: &str, argv: &[&str]) -> container::ExecRequest {
+        container::ExecRequest {
             container: container.to_string(),
             argv: argv.iter().map(|s| s.to_string()).collect(),
             tty: false,
@@ -442,13 +442,13 @@ impl Fixture {
         }
     }
 
-    fn selector(&self, project_id: &str) -> Vec<wit::LabelSelector> {
-        vec![wit::LabelSelector { key: LABEL_PROJECT_ID.into(), value: Some(project_id.to_string()) }]
+    fn selector(&self, project_id: &str) -> Vec<container::LabelSelector> {
+        vec![container::LabelSelector { key: LABEL_PROJECT_ID.into(), value: Some(project_id.to_string()) }]
     }
 }
 
-fn cpus_for(features: wit::Features) -> f64 {
-    if features.contains(wit::Features::FRACTIONAL_CPUS) { 0.5 } else { 1.0 }
+fn cpus_for(features: container::Features) -> f64 {
+    if features.fractional_cpus { 0.5 } else { 1.0 }
 }
 
 /// An error as the report shows it: the contract's variant name first.
@@ -459,8 +459,8 @@ fn describe(e: &PluginError) -> String {
     }
 }
 
-fn variant(e: &wit::RuntimeError) -> &'static str {
-    use wit::RuntimeError as E;
+fn variant(e: &container::RuntimeError) -> &'static str {
+    use container::RuntimeError as E;
     match e {
         E::NotAvailable(_) => "not-available",
         E::NotFound(_) => "not-found",
@@ -517,11 +517,11 @@ fn same_image(a: &str, b: &str) -> bool {
     normal(a) == normal(b)
 }
 
-fn state_is(info: &wit::ContainerInfo, wanted: &[wit::ContainerState]) -> bool {
+fn state_is(info: &container::ContainerInfo, wanted: &[container::ContainerState]) -> bool {
     wanted.contains(&info.state)
 }
 
-fn states(wanted: &[wit::ContainerState]) -> String {
+fn states(wanted: &[container::ContainerState]) -> String {
     wanted.iter().map(|s| format!("`{}`", spec::state_name(*s))).collect::<Vec<_>>().join(" or ")
 }
 
@@ -529,8 +529,8 @@ fn states(wanted: &[wit::ContainerState]) -> String {
 async fn expect_state(
     session: &mut Session<'_>,
     id: &str,
-    wanted: &[wit::ContainerState],
-) -> Result<wit::ContainerInfo, (String, String)> {
+    wanted: &[container::ContainerState],
+) -> Result<container::ContainerInfo, (String, String)> {
     let expected = format!("inspect shows the container {}", states(wanted));
     match call!(session, p => p.inspect(id)) {
         Ok(Some(info)) if state_is(&info, wanted) => Ok(info),
@@ -541,11 +541,11 @@ async fn expect_state(
 }
 
 /// Does `info` name the container the suite made?
-fn is_ours(info: &wit::ContainerInfo, id: &str, name: &str) -> bool {
+fn is_ours(info: &container::ContainerInfo, id: &str, name: &str) -> bool {
     info.id == id || info.name == name
 }
 
-fn listed(infos: &[wit::ContainerInfo]) -> String {
+fn listed(infos: &[container::ContainerInfo]) -> String {
     if infos.is_empty() {
         return "nothing".into();
     }
@@ -556,7 +556,7 @@ fn listed(infos: &[wit::ContainerInfo]) -> String {
 /// (`Some`) or nothing (`None`).
 async fn expect_listing(
     session: &mut Session<'_>,
-    selector: &[wit::LabelSelector],
+    selector: &[container::LabelSelector],
     include_stopped: bool,
     ours: Option<(&str, &str)>,
 ) -> Result<(), (String, String)> {
@@ -589,7 +589,7 @@ async fn expect_listing(
 }
 
 /// Runs `argv` in the container and returns its output (exit code, stdout, stderr).
-async fn exec(session: &mut Session<'_>, req: &wit::ExecRequest) -> Result<wit::ExecOutput, String> {
+async fn exec(session: &mut Session<'_>, req: &container::ExecRequest) -> Result<container::ExecOutput, String> {
     call!(session, p => p.exec(req)).map_err(|e| describe(&e))
 }
 
@@ -675,7 +675,7 @@ fn capability_names(mask: u64) -> String {
 }
 
 async fn suite(session: &mut Session<'_>, checks: &mut Checks, fx: &Fixture, made: &mut Made) {
-    use wit::ContainerState as S;
+    use container::ContainerState as S;
 
     // load: the component compiles and instantiates within its limits.
     let info = match session.instance().await {
@@ -818,7 +818,7 @@ async fn suite(session: &mut Session<'_>, checks: &mut Checks, fx: &Fixture, mad
         Ok(()) => {
             // Several selectors: all must match.
             let mut both = fx.selector(&fx.project_id);
-            both.push(wit::LabelSelector { key: LABEL_VERSION.into(), value: Some(crate::VERSION.into()) });
+            both.push(container::LabelSelector { key: LABEL_VERSION.into(), value: Some(crate::VERSION.into()) });
             expect_listing(session, &both, true, Some((&id, &fx.name))).await
         }
         e => e,
@@ -860,7 +860,7 @@ async fn suite(session: &mut Session<'_>, checks: &mut Checks, fx: &Fixture, mad
 
     // create-conflict: the name is taken.
     let r = match call!(session, p => p.create(&spec)) {
-        Err(e) if e.runtime_error().is_some_and(|r| matches!(r, wit::RuntimeError::Conflict(_))) => Ok(()),
+        Err(e) if e.runtime_error().is_some_and(|r| matches!(r, container::RuntimeError::Conflict(_))) => Ok(()),
         Err(e) => Err(describe(&e)),
         Ok(second) => {
             made.ids.push(second.clone());
@@ -901,7 +901,7 @@ async fn suite(session: &mut Session<'_>, checks: &mut Checks, fx: &Fixture, mad
 async fn start_missing(session: &mut Session<'_>, checks: &mut Checks, fx: &Fixture) {
     let missing = fx.missing_name();
     let r = match call!(session, p => p.start(&missing)) {
-        Err(e) if e.runtime_error().is_some_and(|r| matches!(r, wit::RuntimeError::NotFound(_))) => Ok(()),
+        Err(e) if e.runtime_error().is_some_and(|r| matches!(r, container::RuntimeError::NotFound(_))) => Ok(()),
         Err(e) => Err(describe(&e)),
         Ok(()) => Err("it succeeded".into()),
     };
@@ -930,7 +930,7 @@ async fn without_container(session: &mut Session<'_>, checks: &mut Checks, fx: &
     inspect_missing(session, checks, fx).await;
 }
 
-async fn exec_suite(session: &mut Session<'_>, checks: &mut Checks, fx: &Fixture, id: &str, features: wit::Features) {
+async fn exec_suite(session: &mut Session<'_>, checks: &mut Checks, fx: &Fixture, id: &str, features: container::Features) {
     // exec: exit code and both streams.
     let req = fx.exec(id, &["sh", "-c", "echo out; echo err >&2; exit 7"]);
     let r = match exec(session, &req).await {
@@ -982,8 +982,8 @@ async fn exec_suite(session: &mut Session<'_>, checks: &mut Checks, fx: &Fixture
     // exec-overrides: the request's env and workdir win.
     let mut req = fx.exec(id, &["sh", "-c", &format!("printf '%s\\n' \"${ENV_KEY}\" \"$ALCA_CONFORMANCE_EXEC\"; pwd")]);
     req.env = vec![
-        wit::KeyValue { key: ENV_KEY.into(), value: "overridden by the exec request".into() },
-        wit::KeyValue { key: "ALCA_CONFORMANCE_EXEC".into(), value: "set by the exec request".into() },
+        container::KeyValue { key: ENV_KEY.into(), value: "overridden by the exec request".into() },
+        container::KeyValue { key: "ALCA_CONFORMANCE_EXEC".into(), value: "set by the exec request".into() },
     ];
     req.workdir = Some("/".into());
     let want = "overridden by the exec request\nset by the exec request\n/\n";
@@ -1035,12 +1035,12 @@ async fn features_suite(
     checks: &mut Checks,
     fx: &Fixture,
     id: &str,
-    features: wit::Features,
+    features: container::Features,
 ) {
     let undeclared = |f: &str| format!("the plugin does not declare the `{f}` feature");
 
     // capabilities: drop ALL, add a few → exactly those.
-    if features.contains(wit::Features::CAPABILITIES) {
+    if features.capabilities {
         let want = capability_mask(spec::CAPS_ADD).expect("alca's capabilities are known");
         let r = exec(session, &fx.exec(id, &["sh", "-c", "grep '^CapBnd:' /proc/self/status"])).await;
         let expected = format!("the bounding set is exactly {} (0x{want:x})", spec::CAPS_ADD.join(", "));
@@ -1069,7 +1069,7 @@ async fn features_suite(
     }
 
     // read-only-mounts: writes to the read-only mount fail.
-    if features.contains(wit::Features::READ_ONLY_MOUNTS) {
+    if features.read_only_mounts {
         let script = format!("cat {RO_TARGET}/{PROBE_FILE} && ! echo x > {RO_TARGET}/written 2>/dev/null");
         let r = match exec(session, &fx.exec(id, &["sh", "-c", &script])).await {
             Err(e) => Err(e),
@@ -1089,7 +1089,7 @@ async fn features_suite(
     }
 
     // tmpfs: the mount is a tmpfs.
-    if features.contains(wit::Features::TMPFS) {
+    if features.tmpfs {
         let r = match exec(session, &fx.exec(id, &["cat", "/proc/mounts"])).await {
             Err(e) => Err(e),
             Ok(o) => {
@@ -1108,7 +1108,7 @@ async fn features_suite(
     }
 
     // resource-limits: the cgroup shows the memory and CPU limits.
-    if features.contains(wit::Features::RESOURCE_LIMITS) {
+    if features.resource_limits {
         let cpus = cpus_for(features);
         let expected =
             format!("a memory limit of {MEMORY_BYTES} bytes and a CPU quota of {cpus} CPUs in the container's cgroup");
