@@ -275,8 +275,10 @@ fn mkfifo(path: &std::path::Path) {
 }
 
 /// Whatever a plugin directory holds (FIFOs, devices, links out of it,
-/// huge files), alca neither hangs nor reads what it should not: the plugin
-/// is refused with a message naming the file.
+/// huge files), `alca plugin install` neither hangs nor reads what it
+/// should not: the plugin is refused with a message naming the file. The
+/// same directory dropped into alca's plugin directory by hand is listed as
+/// not installed and never read.
 #[test]
 fn plugin_directories_are_untrusted() {
     let hostile = test_plugin("hostile");
@@ -324,13 +326,21 @@ fn plugin_directories_are_untrusted() {
     ];
     for (id, prepare, needle) in cases {
         let env = hostile_env();
-        let dir = env.data.join("alca/plugins").join(id);
-        std::fs::create_dir_all(&dir).unwrap();
-        prepare(&dir);
+        let source = env.root.join("sources").join(id);
+        std::fs::create_dir_all(&source).unwrap();
+        prepare(&source);
+        let r = support::Run::within(env.alca(&["plugin", "install", "--yes", &source.display().to_string()]), limit);
+        assert_eq!(r.code, Some(1), "{id}: {r}");
+        assert!(r.stderr.contains(needle), "{id}: expected {needle:?}\n{r}");
+        assert!(!env.data.join("alca/plugins").join(id).exists(), "{id}: nothing is installed\n{r}");
+
+        let planted = env.data.join("alca/plugins").join(id);
+        std::fs::create_dir_all(&planted).unwrap();
+        prepare(&planted);
         let r = support::Run::within(env.alca(&["plugin", "list"]), limit);
         assert_eq!(r.code, Some(0), "{id}: {r}");
-        assert!(r.stderr.contains(needle), "{id}: expected {needle:?}\n{r}");
-        assert!(r.stdout.contains("hostile"), "{id}: the other plugins still load\n{r}");
+        assert!(r.stdout.contains(&format!("{id}  (not installed)")), "{id}: listed as not installed\n{r}");
+        assert!(r.stdout.contains("hostile  Hostile"), "{id}: the other plugins still load\n{r}");
     }
 
     // Components: a FIFO, a device, a link out of the directory.
@@ -350,12 +360,11 @@ fn plugin_directories_are_untrusted() {
     ];
     for (id, prepare, needle) in components {
         let env = hostile_env();
-        env.write_config(&format!("image = \"fake\"\nruntime = \"{id}\"\n"));
-        let dir = env.data.join("alca/plugins").join(id);
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("alca-plugin.toml"), manifest_of(id, "")).unwrap();
-        prepare(&dir);
-        let r = support::Run::within(env.alca(&["status"]), limit);
+        let source = env.root.join("sources").join(id);
+        std::fs::create_dir_all(&source).unwrap();
+        std::fs::write(source.join("alca-plugin.toml"), manifest_of(id, "")).unwrap();
+        prepare(&source);
+        let r = support::Run::within(env.alca(&["plugin", "install", "--yes", &source.display().to_string()]), limit);
         assert_eq!(r.code, Some(1), "{id}: {r}");
         assert!(r.stderr.contains(needle), "{id}: expected {needle:?}\n{r}");
     }

@@ -54,11 +54,42 @@ enum Command {
 
 #[derive(Subcommand)]
 enum PluginCommand {
-    /// List the plugins alca knows and what each may do
+    /// List the plugins alca knows (built-in and installed) and what each may do
     List {
         /// Print the list as JSON
         #[arg(long)]
         json: bool,
+        /// Also ask each plugin whether its runtime is available now (concurrently)
+        #[arg(long)]
+        check: bool,
+    },
+    /// Show one plugin: its grant, where it is installed, what you consented to
+    Info {
+        /// The plugin's id
+        id: String,
+        /// Print it as JSON
+        #[arg(long)]
+        json: bool,
+        /// Also ask the plugin whether its runtime is available now
+        #[arg(long)]
+        check: bool,
+    },
+    /// Install a plugin from its directory or a .tar.gz archive, after you consent to its grant
+    Install {
+        /// The plugin's directory (holding alca-plugin.toml and its component) or a .tar.gz of it
+        #[arg(value_name = "DIR | ARCHIVE")]
+        path: std::path::PathBuf,
+        /// Consent to the grant without being asked (needed without a terminal)
+        #[arg(long, short = 'y')]
+        yes: bool,
+        /// The sha256 the component must have (as its author publishes it)
+        #[arg(long, value_name = "HEX")]
+        sha256: Option<String>,
+    },
+    /// Remove an installed plugin, its recorded consent and its compiled code
+    Remove {
+        /// The plugin's id
+        id: String,
     },
     /// Create a new runtime plugin from a template: a working Docker backend to adapt
     New {
@@ -157,13 +188,28 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Down => {
             ops::down(&alca, &render::Progress { quiet: false }).await?;
         }
-        Command::Plugin { command: PluginCommand::List { json } } => {
-            let (plugins, _problems) = ops::plugins(&alca);
+        Command::Plugin { command: PluginCommand::List { json, check } } => {
+            let plugins = ops::plugins(&alca, check).await;
             if json {
                 render::json(&plugins);
             } else {
                 render::plugins(&plugins);
             }
+        }
+        Command::Plugin { command: PluginCommand::Info { id, json, check } } => {
+            let plugin = ops::plugin_info(&alca, &id, check).await?;
+            if json {
+                render::json(&plugin);
+            } else {
+                render::plugins(std::slice::from_ref(&plugin));
+            }
+        }
+        Command::Plugin { command: PluginCommand::Install { path, yes, sha256 } } => {
+            install(&alca, &path, yes, sha256.as_deref()).await?;
+        }
+        Command::Plugin { command: PluginCommand::Remove { id } } => {
+            let report = ops::plugin_remove(&alca, &id).await?;
+            render::removed(&report);
         }
         Command::Plugin { command: PluginCommand::New { name, lang, dir, sdk } } => {
             let made =
@@ -193,6 +239,32 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `alca plugin install`: check (compiling with a spinner), show the grant,
+/// ask, install.
+async fn install(alca: &Alca, path: &std::path::Path, yes: bool, sha256: Option<&str>) -> Result<(), Error> {
+    let spinner = render::spinner(&format!("Checking and compiling {}", path.display()));
+    let prepared = ops::install_prepare(alca, path, sha256).await;
+    spinner.finish_and_clear();
+    let prepared = prepared?;
+    render::prepared(alca, &prepared);
+    if prepared.needs_consent() {
+        let terminal = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+        if !yes {
+            if !terminal {
+                return Err(Error::ConsentRequired { id: prepared.manifest.id.clone() });
+            }
+            let question = format!("Install `{}` with this grant?", prepared.manifest.id);
+            let agreed = dialoguer::Confirm::new().with_prompt(question).default(false).interact().unwrap_or(false);
+            if !agreed {
+                return Err(Error::ConsentRefused { id: prepared.manifest.id.clone() });
+            }
+        }
+    }
+    let report = ops::install_commit(alca, prepared).await?;
+    render::installed(&report);
+    Ok(())
 }
 
 /// Warnings by default, alca's debug log with `-v`, everything with `-vv`;

@@ -124,34 +124,146 @@ pub fn plugins(list: &[PluginReport]) {
         if i > 0 {
             println!();
         }
-        println!("{}  {} {} ({})", p.id, p.name, p.version, p.source);
+        if let Some(problem) = &p.problem {
+            println!("{}  ({}) {}", p.id, p.status, safe(&p.source));
+            println!("  not loaded: {}", safe(problem));
+            if let Some(hint) = &p.hint {
+                println!("  hint: {}", safe(hint));
+            }
+            continue;
+        }
+        let origin = match p.status.as_str() {
+            "built-in" => "built-in".to_string(),
+            status => format!("{status}, {}", safe(&p.source)),
+        };
+        println!("{}  {} {} ({origin})", p.id, safe(&p.name), safe(&p.version));
         if !p.description.is_empty() {
-            println!("  {}", p.description);
+            println!("  {}", safe(&p.description));
         }
-        println!("  limits: memory {} MiB, {} ms of its own time per call", p.memory_mib, p.cpu_ms);
-        if !p.host_env.is_empty() {
-            println!("  may read: {}", p.host_env.join(", "));
+        if let Some(api) = &p.api {
+            println!("  implements alca:runtime@{api}");
         }
-        for prog in &p.programs {
-            let at = prog.located.as_deref().unwrap_or("not found on PATH");
-            println!(
-                "  program `{}` ({at}), timeout ≤ {}s, output ≤ {} MiB",
-                prog.name, prog.max_timeout_secs, prog.max_output_mib
-            );
-            if !prog.env.is_empty() {
-                println!("    env:   {} (from your environment)", prog.env.join(", "));
+        if let Some(sha) = &p.component_sha256 {
+            let when = p.installed_at.as_deref().map(|t| format!(", consented {t}")).unwrap_or_default();
+            println!("  component sha256 {sha}{when}");
+        }
+        if let Some(a) = &p.availability {
+            match (a.available, &a.version) {
+                (true, Some(v)) => println!("  available: {}", safe(v)),
+                (true, None) => println!("  available"),
+                (false, _) => {
+                    println!("  not available: {}", safe(a.reason.as_deref().unwrap_or("it did not say why")));
+                    if let Some(h) = &a.hint {
+                        println!("    hint: {}", safe(h));
+                    }
+                }
             }
-            if !prog.set_env.is_empty() {
-                println!("    sets:  {} (values of the plugin's choice)", prog.set_env.join(", "));
-            }
-            if !prog.deny.is_empty() {
-                println!("    deny:  {}", prog.deny.join(", "));
-            }
-            for (j, rule) in prog.allow.iter().enumerate() {
-                println!("    {} {rule}", if j == 0 { "allow:" } else { "      " });
-            }
+        }
+        for line in grant(p) {
+            println!("{line}");
         }
     }
+}
+
+/// What a plugin may do, in words, one line each.
+fn grant(p: &PluginReport) -> Vec<String> {
+    let mut out = vec![format!("  limits: {} MiB of memory, {} ms of its own time per call", p.memory_mib, p.cpu_ms)];
+    if !p.host_env.is_empty() {
+        out.push(format!("  may read the environment variables: {}", p.host_env.join(", ")));
+    }
+    if p.programs.is_empty() {
+        out.push("  may run no program".into());
+    }
+    for prog in &p.programs {
+        let at = prog.located.as_deref().unwrap_or("not found on PATH");
+        out.push(format!(
+            "  may run `{}` ({at}), each run at most {} s, capturing at most {} MiB of output",
+            prog.name, prog.max_timeout_secs, prog.max_output_mib
+        ));
+        if !prog.env.is_empty() {
+            out.push(format!("    passing from your environment: {}", prog.env.join(", ")));
+        }
+        if !prog.set_env.is_empty() {
+            out.push(format!("    setting, to values of its choice: {}", prog.set_env.join(", ")));
+        }
+        if !prog.deny.is_empty() {
+            out.push(format!("    never with: {}", prog.deny.join(", ")));
+        }
+        for (j, rule) in prog.allow.iter().enumerate() {
+            out.push(format!("    {} {rule}", if j == 0 { "only as:" } else { "        " }));
+        }
+    }
+    out.iter().map(|l| safe(l)).collect()
+}
+
+/// A spinner on stderr while alca works (hidden when stderr is not a
+/// terminal).
+pub fn spinner(message: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    bar.set_message(message.to_string());
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
+
+/// What `alca plugin install` found, and the grant it asks for.
+pub fn prepared(alca: &alca_core::Alca, p: &alca_core::ops::Prepared) {
+    let m = &p.manifest;
+    eprintln!(
+        "Plugin `{}`: {} {} for runtime `{}`, implementing alca:runtime@{}",
+        m.id,
+        safe(&m.name),
+        safe(&m.version),
+        safe(&m.runtime),
+        p.api
+    );
+    eprintln!(
+        "  component: {:.1} MiB, sha256 {}; compiled in {:.1} s ({:?})",
+        p.component_bytes as f64 / (1024.0 * 1024.0),
+        p.component_sha256,
+        p.compile_time.as_secs_f64(),
+        p.compiled
+    );
+    match (&p.previous, p.wider.is_empty()) {
+        (Some(prev), true) => {
+            eprintln!(
+                "Its grant is the same as, or narrower than, what you consented to for version {}: no need to ask again.",
+                safe(&prev.version)
+            );
+            return;
+        }
+        (Some(prev), false) => {
+            eprintln!("It asks for more than you consented to for version {}:", safe(&prev.version));
+            for w in &p.wider {
+                eprintln!("  + {}", safe(w));
+            }
+        }
+        (None, _) => {}
+    }
+    eprintln!("It asks for this grant (alca refuses everything else):");
+    for line in grant(&alca_core::ops::manifest_report(alca, m)) {
+        eprintln!("{line}");
+    }
+}
+
+pub fn installed(r: &alca_core::ops::InstallReport) {
+    let replaced = r.replaced.as_deref().map(|v| format!(", replacing version {}", safe(v))).unwrap_or_default();
+    eprintln!("✓ Installed plugin `{}` {}{replaced} in {}", r.id, safe(&r.version), r.directory.display());
+    eprintln!("  use it with `runtime = \"{}\"` in .alca.toml (or `alca plugin test {}` first)", r.id, r.id);
+}
+
+pub fn removed(r: &alca_core::ops::RemoveReport) {
+    let version = r.version.as_deref().map(|v| format!(" {}", safe(v))).unwrap_or_default();
+    eprintln!(
+        "✓ Removed plugin `{}`{version} ({}), its consent and {} compiled entr{}",
+        r.id,
+        r.directory.display(),
+        r.cache_entries,
+        if r.cache_entries == 1 { "y" } else { "ies" }
+    );
 }
 
 /// `alca plugin test`: one line per check (`✓`; `✗` with what was expected

@@ -29,6 +29,18 @@ pub enum Error {
     #[error(transparent)]
     Plugin(#[from] PluginError),
 
+    #[error("cannot install the plugin from {}: {message}", .from.display())]
+    PluginInstall { from: PathBuf, message: String, hint: Option<String> },
+
+    #[error("plugin `{id}` cannot be used: {reason}")]
+    PluginNotInstalled { id: String, reason: String, hint: String },
+
+    #[error("installing plugin `{id}` needs your consent to its grant, and there is no terminal to ask on")]
+    ConsentRequired { id: String },
+
+    #[error("plugin `{id}` was not installed: you did not consent to its grant")]
+    ConsentRefused { id: String },
+
     #[error("unknown runtime {name:?}; known runtimes: {}", known.join(", "))]
     UnknownRuntime { name: String, known: Vec<String> },
 
@@ -64,6 +76,16 @@ pub enum Error {
 
     #[error("commands.up failed {}", match .code { Some(c) => format!("with exit code {c}"), None => "(killed by a signal)".into() })]
     SetupFailed { code: Option<i32>, output: String },
+
+    /// The runtime cannot express settings the sandbox needs (checked
+    /// against its `features` before anything is pulled or created).
+    #[error("runtime `{runtime}` cannot express {}; alca did not create the container", fields.join("; "))]
+    Unsupported {
+        runtime: String,
+        fields: Vec<String>,
+        /// Whether the settings come from .alca.toml (and can be removed).
+        from_config: bool,
+    },
 }
 
 impl Error {
@@ -91,6 +113,12 @@ impl Error {
                 _ => return None,
             },
             Error::Plugin(e) => return e.hint(),
+            Error::PluginInstall { hint, .. } => return hint.clone(),
+            Error::PluginNotInstalled { hint, .. } => hint.clone(),
+            Error::ConsentRequired { .. } => {
+                "read the grant shown above; to consent, run the command again with --yes".into()
+            }
+            Error::ConsentRefused { .. } => return None,
             Error::UnknownRuntime { .. } => "set `runtime` in .alca.toml to one of them, or to \"auto\"".into(),
             Error::RuntimeUnavailable { hint, .. } => return hint.clone(),
             Error::NoRuntime { tried } => {
@@ -113,6 +141,8 @@ impl Error {
                 root.display()
             ),
             Error::SetupFailed { .. } => "fix commands.up in .alca.toml (or what it depends on) and run `alca up` again; it is retried until it succeeds".into(),
+            Error::Unsupported { from_config: true, .. } => "remove these settings from .alca.toml, or set `runtime` in .alca.toml to a runtime that supports them (the built-in `docker` and `podman` support all of them)".into(),
+            Error::Unsupported { from_config: false, .. } => "set `runtime` in .alca.toml to a runtime that can (the built-in `docker` and `podman` can)".into(),
         })
     }
 }

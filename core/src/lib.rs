@@ -6,6 +6,7 @@ pub mod config;
 pub mod container;
 pub mod error;
 mod fsutil;
+pub mod installed;
 pub mod ops;
 pub mod plugin;
 pub mod project;
@@ -62,10 +63,14 @@ impl Alca {
 
     /// Loads a plugin by id into a fresh instance.
     pub async fn load_plugin(&self, id: &str) -> Result<PluginInstance, Error> {
-        let source = self
-            .registry
-            .get(id)
-            .ok_or_else(|| Error::UnknownRuntime { name: id.to_string(), known: self.registry.ids() })?;
+        let Some(source) = self.registry.get(id) else {
+            return Err(match self.registry.unusable(id) {
+                Some(u) => {
+                    Error::PluginNotInstalled { id: id.to_string(), reason: u.reason.clone(), hint: u.hint.clone() }
+                }
+                None => Error::UnknownRuntime { name: id.to_string(), known: self.registry.ids() },
+            });
+        };
         let host = self.host().await?;
         Ok(host.instantiate(source, self.settings.limits_for(id)).await?)
     }

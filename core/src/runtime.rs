@@ -4,7 +4,8 @@
 //! * `auto`: the runtime already holding the project's container (from the
 //!   state file) if it is available, so a newly installed engine never
 //!   orphans a container; otherwise the platform's preference order
-//!   (Linux: podman, then docker; macOS: docker, then podman).
+//!   (Linux: podman, then docker; macOS: docker, then podman), then the
+//!   installed plugins in id order.
 
 use crate::Alca;
 use crate::config::RuntimeChoice;
@@ -64,6 +65,8 @@ pub async fn select(
         candidates.push(s);
     }
     candidates.extend(preference().iter().copied().filter(|c| Some(*c) != sticky));
+    // Installed plugins take part after the built-ins, in id order.
+    candidates.extend(alca.registry.installed().map(|s| s.id()).filter(|id| Some(*id) != sticky));
     for id in candidates {
         match probe(alca, id).await {
             Ok(s) if s.availability.available => {

@@ -100,19 +100,10 @@ impl TestEnv {
         r
     }
 
-    /// Installs a test plugin into this world's plugin directory.
+    /// Installs a test plugin into this world, the way a user does:
+    /// `alca plugin install --yes <dir>`.
     pub fn install_plugin(&self, plugin: &Path) {
-        let manifest = std::fs::read_to_string(plugin.join("alca-plugin.toml")).expect("test plugin manifest");
-        let id = manifest
-            .lines()
-            .find_map(|l| l.strip_prefix("id = "))
-            .map(|v| v.trim().trim_matches('"').to_string())
-            .expect("test plugin id");
-        let dir = self.data.join("alca/plugins").join(id);
-        std::fs::create_dir_all(&dir).expect("plugin dir");
-        for f in ["alca-plugin.toml", "plugin.wasm"] {
-            std::fs::copy(plugin.join(f), dir.join(f)).expect("copy test plugin");
-        }
+        self.ok(&["plugin", "install", "--yes", &plugin.display().to_string()]);
     }
 }
 
@@ -326,4 +317,10 @@ pub fn processes_with(needle: &str) -> Vec<String> {
         }
     }
     found
+}
+
+/// The sha256 of a file, as `sha256sum` prints it.
+pub fn sha256_file(path: &Path) -> String {
+    let out = Command::new("sha256sum").arg(path).output().expect("sha256sum");
+    String::from_utf8_lossy(&out.stdout).split_whitespace().next().expect("a digest").to_string()
 }

@@ -129,7 +129,7 @@ pub async fn plugin_test(
         plugin: source.id().to_string(),
         source: match &source.origin {
             Origin::Builtin => "built-in".into(),
-            Origin::Installed(manifest) => {
+            Origin::Installed(manifest) | Origin::Directory(manifest) => {
                 manifest.parent().map(|p| p.display().to_string()).unwrap_or_else(|| manifest.display().to_string())
             }
         },
@@ -394,7 +394,10 @@ impl Fixture {
             });
         }
         let capabilities = if features.capabilities {
-            container::Capabilities { drop: vec!["ALL".into()], add: spec::CAPS_ADD.iter().map(|s| s.to_string()).collect() }
+            container::Capabilities {
+                drop: vec!["ALL".into()],
+                add: spec::CAPS_ADD.iter().map(|s| s.to_string()).collect(),
+            }
         } else {
             container::Capabilities { drop: Vec::new(), add: Vec::new() }
         };
@@ -930,7 +933,13 @@ async fn without_container(session: &mut Session<'_>, checks: &mut Checks, fx: &
     inspect_missing(session, checks, fx).await;
 }
 
-async fn exec_suite(session: &mut Session<'_>, checks: &mut Checks, fx: &Fixture, id: &str, features: container::Features) {
+async fn exec_suite(
+    session: &mut Session<'_>,
+    checks: &mut Checks,
+    fx: &Fixture,
+    id: &str,
+    features: container::Features,
+) {
     // exec: exit code and both streams.
     let req = fx.exec(id, &["sh", "-c", "echo out; echo err >&2; exit 7"]);
     let r = match exec(session, &req).await {

@@ -2,6 +2,7 @@
 
 mod conformance;
 mod down;
+mod install;
 mod plugins;
 mod run;
 mod scaffold;
@@ -10,7 +11,8 @@ mod up;
 
 pub use conformance::{CHECKS, CheckReport, Outcome, TestOptions, TestReport, plugin_test};
 pub use down::{DownReport, down};
-pub use plugins::{PluginReport, plugins};
+pub use install::{InstallReport, Prepared, RemoveReport, install_commit, install_prepare, plugin_remove, prune_cache};
+pub use plugins::{AvailabilityReport, PluginReport, ProgramReport, manifest_report, plugin_info, plugins};
 pub use run::{RunOptions, run};
 pub use scaffold::{BuildReport, Lang, NewOptions, NewReport, ScaffoldError, plugin_build, plugin_new};
 pub use status::{ContainerReport, RuntimeReport, StateReport, StatusReport, status};

@@ -230,9 +230,49 @@ fn store(dir: &Path, path: &Path, code: &[u8], sha256: &str) -> std::io::Result<
     crate::fsutil::write_atomic(path, &data)
 }
 
+/// Removes the entries in `dir` compiled by another engine (another
+/// wasmtime version or other settings: they can never be loaded again) and
+/// those of the components `drop` (sha256s of removed or replaced
+/// plugins). Returns how many.
+pub fn prune(dir: &Path, drop: &[String], engine: &Engine) -> usize {
+    let current = engine_hash(engine);
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some((sha, hash)) = name.strip_suffix(".cwasm").and_then(|n| n.split_once('-')) else { continue };
+        if !drop.iter().any(|d| d == sha) && hash == current {
+            continue;
+        }
+        match std::fs::remove_file(entry.path()) {
+            Ok(()) => removed += 1,
+            Err(e) => tracing::debug!("cannot remove {}: {e}", entry.path().display()),
+        }
+    }
+    removed
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prune_keeps_only_current_entries_of_known_components() {
+        let engine = Engine::default();
+        let dir = tempfile::tempdir().unwrap();
+        let keep = SHA.to_string();
+        let other = "ff".repeat(32);
+        let current = entry_path(dir.path(), &keep, &engine);
+        let stale_engine = dir.path().join(format!("{keep}-0000000000000000.cwasm"));
+        let removed_plugin = entry_path(dir.path(), &other, &engine);
+        let unrelated = dir.path().join("notes.txt");
+        for p in [&current, &stale_engine, &removed_plugin, &unrelated] {
+            std::fs::write(p, b"x").unwrap();
+        }
+        assert_eq!(prune(dir.path(), &[other], &engine), 2);
+        assert!(current.exists() && unrelated.exists());
+        assert!(!stale_engine.exists() && !removed_plugin.exists());
+    }
 
     const SHA: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 

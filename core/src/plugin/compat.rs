@@ -212,6 +212,68 @@ mod tests {
         assert_eq!(ApiVersion::parse("garbage"), None);
     }
 
+    fn check_wat(wat: &str) -> Result<ApiVersion, String> {
+        let engine = Engine::default();
+        let component = Component::new(&engine, wat).expect("test component");
+        check(&engine, &component)
+    }
+
+    #[test]
+    fn components_are_told_apart_by_what_they_import_and_export() {
+        let e = check_wat("(component)").unwrap_err();
+        assert!(e.contains("does not export `alca:runtime/runtime`") && e.contains("exports: nothing"), "{e}");
+
+        let e =
+            check_wat(r#"(component (instance $i) (export "alca:runtime/runtime@0.9.0" (instance $i)))"#).unwrap_err();
+        assert!(e.contains("alca:runtime@0.9.0, which this alca does not support"), "{e}");
+        assert!(e.contains("alca:runtime@0.1.0 and alca:runtime@0.2.0"), "{e}");
+
+        let e = check_wat(
+            r#"(component
+                 (import "foo:bar/baz@1.0.0" (instance))
+                 (import "wasi:cli/stdout@0.2.3" (instance))
+                 (instance $i) (export "alca:runtime/runtime@0.1.0" (instance $i)))"#,
+        )
+        .unwrap_err();
+        assert!(e.contains("`foo:bar/baz@1.0.0`, which alca does not provide"), "{e}");
+        assert!(!e.contains("wasi:cli/stdout"), "WASI 0.2 is provided: {e}");
+
+        let e = check_wat(
+            r#"(component
+                 (import "wasi:keyvalue/store@0.2.0" (instance))
+                 (instance $i) (export "alca:runtime/runtime@0.1.0" (instance $i)))"#,
+        )
+        .unwrap_err();
+        assert!(e.contains("wasi:keyvalue/store@0.2.0"), "{e}");
+
+        let e = check_wat(
+            r#"(component
+                 (import "alca:runtime/process@0.2.0" (instance))
+                 (instance $i) (export "alca:runtime/runtime@0.1.0" (instance $i)))"#,
+        )
+        .unwrap_err();
+        assert!(e.contains("one version of the contract throughout"), "{e}");
+
+        let ok = check_wat(
+            r#"(component
+                 (import "alca:runtime/process@0.1.0" (instance))
+                 (import "wasi:http/types@0.2.10" (instance))
+                 (instance $i) (export "alca:runtime/runtime@0.1.0" (instance $i)))"#,
+        );
+        assert_eq!(ok, Ok(ApiVersion::V0_1));
+    }
+
+    /// A released contract never changes: plugins built against it must
+    /// keep loading. (A new ability goes into a new version.)
+    #[test]
+    fn released_versions_are_frozen() {
+        assert_eq!(
+            super::super::cache::sha256_hex(ApiVersion::V0_1.wit().as_bytes()),
+            "7d60ff7b7054a839d8aa6d162de62670d47f99520929eb1ec530476354130a52",
+            "wit/since_v0.1.0 was edited; released contracts are frozen (docs/plugins/compatibility.md)"
+        );
+    }
+
     #[test]
     fn each_version_is_the_frozen_copy_it_names() {
         for api in ApiVersion::ALL {

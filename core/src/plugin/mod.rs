@@ -79,6 +79,9 @@ pub enum Origin {
     Builtin,
     /// Installed under the plugin directory; the manifest's path.
     Installed(PathBuf),
+    /// A plugin's own directory (`alca plugin test <dir>`); the manifest's
+    /// path.
+    Directory(PathBuf),
 }
 
 /// The component bytes of a plugin.
@@ -94,6 +97,9 @@ pub struct PluginSource {
     pub manifest: Arc<Manifest>,
     pub component: ComponentSource,
     pub origin: Origin,
+    /// For an installed plugin: the component's sha256 the user consented
+    /// to. Any other component is refused.
+    pub consented_sha256: Option<String>,
 }
 
 impl PluginSource {
@@ -112,6 +118,7 @@ impl PluginSource {
                     manifest: Arc::new(Manifest { origin, ..m }),
                     component: ComponentSource::Static(wasm),
                     origin: Origin::Builtin,
+                    consented_sha256: None,
                 }
             })
             .collect()
@@ -141,7 +148,8 @@ impl PluginSource {
         Ok(PluginSource {
             manifest: Arc::new(manifest),
             component: ComponentSource::File(component),
-            origin: Origin::Installed(path),
+            origin: Origin::Directory(path),
+            consented_sha256: None,
         })
     }
 }
@@ -327,6 +335,39 @@ impl PluginHost {
         Ok(bytes)
     }
 
+    /// Compiles `bytes` (or loads them from the cache, storing them there
+    /// when compiled) and checks that they are a component this host can
+    /// run: which contract version it implements, and that the host
+    /// provides everything it imports. The message says what is wrong.
+    fn prepare(
+        &self,
+        bytes: &[u8],
+        sha256: &str,
+    ) -> Result<(wasmtime::component::InstancePre<PluginState>, ApiVersion, CacheOutcome), String> {
+        let (component, outcome) = cache::load(&self.engine, bytes, sha256, self.cache_dir.as_deref())
+            .map_err(|e| format!("it is not a valid WebAssembly component: {e}"))?;
+        tracing::debug!("component {sha256}: {outcome:?}");
+        let version = compat::check(&self.engine, &component)?;
+        let pre = self.linker.instantiate_pre(&component).map_err(|e| {
+            format!(
+                "it needs something alca does not provide ({e}); it may target a newer version of alca:runtime than this alca supports ({})",
+                compat::supported()
+            )
+        })?;
+        Ok((pre, version, outcome))
+    }
+
+    /// Checks a component before it is installed (see [`Self::prepare`]),
+    /// leaving its compiled form in the cache so its first use is fast.
+    pub fn check_component(&self, bytes: &[u8], sha256: &str) -> Result<(ApiVersion, CacheOutcome), String> {
+        self.prepare(bytes, sha256).map(|(_, v, o)| (v, o))
+    }
+
+    /// The cache of compiled components, if alca has one.
+    pub fn cache_dir(&self) -> Option<&Path> {
+        self.cache_dir.as_deref()
+    }
+
     /// Compiles (or loads from the cache) and instantiates a plugin, in a
     /// fresh store with its limits.
     pub async fn instantiate(
@@ -338,6 +379,13 @@ impl PluginHost {
         let load_err = |message: String| PluginError::Load { plugin: plugin.clone(), message };
         let bytes = Self::bytes(source)?;
         let sha256 = cache::sha256_hex(&bytes);
+        if let Some(consented) = &source.consented_sha256
+            && *consented != sha256
+        {
+            return Err(load_err(format!(
+                "its component changed after you installed it (sha256 {sha256}, you consented to {consented}); run `alca plugin install <its source>` again to review it, or `alca plugin remove {plugin}`"
+            )));
+        }
         if let Some(pin) = &source.manifest.sha256
             && *pin != sha256
         {
@@ -345,17 +393,7 @@ impl PluginHost {
                 "its component's sha256 is {sha256}, but its manifest pins {pin}; the file was changed after installation"
             )));
         }
-        let (component, outcome) = cache::load(&self.engine, &bytes, &sha256, self.cache_dir.as_deref())
-            .map_err(|e| load_err(format!("it is not a valid WebAssembly component: {e}")))?;
-        tracing::debug!(%plugin, "component {sha256}: {outcome:?}");
-
-        let version = compat::check(&self.engine, &component).map_err(load_err)?;
-        let pre = self.linker.instantiate_pre(&component).map_err(|e| {
-            load_err(format!(
-                "it needs something alca does not provide ({e}); it may target a newer version of alca:runtime than this alca supports ({})",
-                compat::supported()
-            ))
-        })?;
+        let (pre, version, _) = self.prepare(&bytes, &sha256).map_err(load_err)?;
 
         let limits = source.manifest.limits;
         let memory_mib = overrides.memory_mib.unwrap_or(limits.memory_mib);
