@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Provision what alca's test suite needs on a Debian machine, as root:
-# real Docker and Podman engines, the wasm32-wasip2 Rust target, and a small
+# real Docker and Podman engines, containerd's `ctr` (for the Python example
+# plugin), the component toolchains of the example plugins (the
+# wasm32-wasip2 Rust target, componentize-py, Node.js and npm), and a small
 # local test image (a busybox rootfs; no registry is needed or used).
 # Idempotent: every step checks before it acts.
 set -euo pipefail
@@ -13,6 +15,10 @@ command -v dockerd >/dev/null 2>&1 || need_pkgs+=(docker.io)
 command -v podman  >/dev/null 2>&1 || need_pkgs+=(podman)
 command -v runc    >/dev/null 2>&1 || need_pkgs+=(runc)
 [ -x /bin/busybox ] || need_pkgs+=(busybox-static)
+command -v ctr     >/dev/null 2>&1 || need_pkgs+=(containerd)
+command -v node    >/dev/null 2>&1 || need_pkgs+=(nodejs)
+command -v npm     >/dev/null 2>&1 || need_pkgs+=(npm)
+command -v pip3    >/dev/null 2>&1 || need_pkgs+=(python3-pip)
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     log "missing packages: ${need_pkgs[*]}; run this script as root or install them"
@@ -27,6 +33,15 @@ fi
 if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2; then
   log "adding the wasm32-wasip2 Rust target"
   rustup target add wasm32-wasip2
+fi
+
+# componentize-py builds Python plugins (the containerd example, `alca plugin
+# new --lang python`); pinned to the version the docs are written for.
+COMPONENTIZE_PY=0.25.1
+if ! componentize-py --version 2>/dev/null | grep -q "$COMPONENTIZE_PY"; then
+  log "installing componentize-py $COMPONENTIZE_PY"
+  pip3 install --quiet --break-system-packages "componentize-py==$COMPONENTIZE_PY" 2>/dev/null \
+    || pip3 install --quiet "componentize-py==$COMPONENTIZE_PY"
 fi
 
 # Podman: rlimits this kernel/sandbox accepts, and runc (crun fails on cgroup v1 here).

@@ -125,6 +125,10 @@ fn new_build_and_test(lang: &str, id: &str, extra: &[&str], cache: Option<&str>)
     let report = tested.json();
     assert_eq!(report["failed"], 0, "{lang}: conformance failures:\n{tested}");
     assert_eq!(report["skipped"], 0, "{lang}: skipped checks:\n{tested}");
+
+    // And it installs as is.
+    let installed = ok(&env, &work, &["plugin", "install", "--yes", id]);
+    assert!(installed.stderr.contains(&format!("Installed plugin `{id}`")), "{installed}");
     component
 }
 
@@ -156,13 +160,7 @@ fn a_python_plugin_builds_and_conforms_as_generated() {
     assert!(wit.contains("package alca:runtime@0.2.0;"), "the Python scaffold builds against the newest contract");
 }
 
-// Waits for two things outside this test: plugins/examples/docker-js's
-// package-lock.json must install what componentize-js imports
-// (@bytecodealliance/preview2-shim) with `npm ci`, and the host must link
-// wasi:http, which StarlingMonkey components import. Run it with
-// `cargo test -p alca --test scaffold -- --ignored` until then.
 #[test]
-#[ignore = "needs a docker-js lock that `npm ci` can build with, and wasi:http in the host"]
 fn a_js_plugin_builds_and_conforms_as_generated() {
     if !require_engine("docker") {
         return;

@@ -31,11 +31,13 @@ use settings::{Dirs, Settings};
 /// alca's version, as the `alca.version` label and `--version` show it.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// The WIT package plugins are built against (`wit/runtime.wit`).
+/// The newest contract version (`wit/since_v0.2.0/`), which new plugins
+/// target; every older released one is supported too.
 pub const PLUGIN_API: &str = "alca:runtime@0.2.0";
 
-/// `alca --version --verbose`-style details.
-pub const LONG_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\nplugin API: alca:runtime@0.2.0");
+/// `alca --version`: alca's version and every contract version it loads.
+pub const LONG_VERSION: &str =
+    concat!(env!("CARGO_PKG_VERSION"), "\nplugin API: alca:runtime@0.1.0, alca:runtime@0.2.0 (newest)");
 
 /// Everything an operation needs: where alca runs, its directories and
 /// settings, the plugins it knows, and (created on first use) the plugin host.
@@ -82,6 +84,10 @@ mod tests {
     fn plugin_api_matches_the_wit_package() {
         let wit = include_str!("../../wit/since_v0.2.0/runtime.wit");
         assert!(wit.contains(&format!("package {};", super::PLUGIN_API)));
-        assert!(super::LONG_VERSION.ends_with(super::PLUGIN_API));
+        assert!(super::LONG_VERSION.contains(super::PLUGIN_API));
+        for api in crate::plugin::ApiVersion::ALL {
+            assert!(super::LONG_VERSION.contains(&api.to_string()), "{api} is listed");
+        }
+        assert_eq!(crate::plugin::ApiVersion::NEWEST.to_string(), super::PLUGIN_API);
     }
 }
