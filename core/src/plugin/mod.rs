@@ -393,7 +393,9 @@ impl PluginHost {
                 "its component's sha256 is {sha256}, but its manifest pins {pin}; the file was changed after installation"
             )));
         }
-        let (pre, version, _) = self.prepare(&bytes, &sha256).map_err(load_err)?;
+        let loading = std::time::Instant::now();
+        let (pre, version, outcome) = self.prepare(&bytes, &sha256).map_err(load_err)?;
+        let loaded = loading.elapsed();
 
         let limits = source.manifest.limits;
         let memory_mib = overrides.memory_mib.unwrap_or(limits.memory_mib);
@@ -444,6 +446,13 @@ impl PluginHost {
             )));
         }
         instance.info = Some(info);
+        tracing::debug!(
+            %plugin,
+            "{version}, {} KiB: loaded in {:.1} ms ({outcome:?}), instantiated and answered `info` in {:.1} ms",
+            bytes.len() / 1024,
+            loaded.as_secs_f64() * 1000.0,
+            (loading.elapsed() - loaded).as_secs_f64() * 1000.0
+        );
         Ok(instance)
     }
 }
