@@ -185,10 +185,11 @@ pub fn sweep(dir: &Path, keep: Option<&str>) {
         let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
         let ours =
             name.starts_with(STAGING_PREFIX) || (name.len() == 16 && name.bytes().all(|b| b.is_ascii_hexdigit()));
-        if is_dir && ours {
-            if let Err(e) = std::fs::remove_dir_all(&path) {
-                tracing::debug!("cannot remove {}: {e}", path.display());
-            }
+        if is_dir
+            && ours
+            && let Err(e) = std::fs::remove_dir_all(&path)
+        {
+            tracing::debug!("cannot remove {}: {e}", path.display());
         }
     }
 }

@@ -1,8 +1,9 @@
 //! From a project's configuration to the runtime-neutral container spec and
 //! exec requests that plugins translate.
 
-use crate::config::Config;
+use crate::config::{self, Config};
 use crate::container;
+use crate::error::Error;
 use crate::project::Project;
 use crate::state::State;
 
@@ -53,7 +54,7 @@ pub fn container_spec(
         ],
         env: config.effective_envs().iter().filter_map(|e| e.resolve(env).map(|v| kv(&e.name, v))).collect(),
         mounts,
-        ports: Vec::new(),
+        ports: config.ports.iter().map(port_mapping).collect(),
         workdir: Some(config.workdir.clone()),
         user: None,
         entrypoint: None,
@@ -67,6 +68,134 @@ pub fn container_spec(
         network: container::NetworkMode::Default,
         init: false,
     }
+}
+
+fn port_mapping(p: &config::PortConfig) -> container::PortMapping {
+    container::PortMapping {
+        host_ip: p.host_ip.map(|ip| ip.to_string()),
+        host_port: Some(p.host_port),
+        container_port: p.container_port,
+        protocol: match p.protocol {
+            config::Protocol::Tcp => container::Protocol::Tcp,
+            config::Protocol::Udp => container::Protocol::Udp,
+        },
+    }
+}
+
+/// Fits `spec` to what the runtime says it can express (its `features`),
+/// before anything is pulled or created.
+///
+/// A setting whose loss would weaken the sandbox or break what the user
+/// asked for (published ports, a port's host IP, resource limits,
+/// capabilities, read-only mounts, volume and tmpfs mounts, a named network)
+/// is refused: one error naming every such setting and the runtime. A
+/// setting whose loss weakens nothing (the restart policy, an init process)
+/// is left out of the spec, with a warning naming it (returned).
+pub fn fit_to_features(
+    spec: &mut container::ContainerSpec,
+    info: &container::PluginInfo,
+) -> Result<Vec<String>, Error> {
+    let f = &info.features;
+    let mut refused: Vec<String> = Vec::new();
+    let mut from_config = false;
+    let mut config_field = |refused: &mut Vec<String>, text: String| {
+        from_config = true;
+        refused.push(text);
+    };
+
+    if !spec.ports.is_empty() {
+        if !f.ports {
+            config_field(&mut refused, "network.ports (publishing ports)".into());
+        } else if !f.port_host_ip {
+            let with_ip: Vec<String> = spec
+                .ports
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| p.host_ip.is_some())
+                .map(|(i, _)| format!("network.ports[{i}]"))
+                .collect();
+            if !with_ip.is_empty() {
+                config_field(
+                    &mut refused,
+                    format!(
+                        "{} (a host IP for a published port: it would be published on every host address instead)",
+                        with_ip.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+
+    let r = spec.resources;
+    if !f.resource_limits {
+        if r.memory_bytes.is_some() {
+            config_field(&mut refused, "resources.memory (a memory limit)".into());
+        }
+        if r.cpus.is_some() {
+            config_field(&mut refused, "resources.cpus (a CPU limit)".into());
+        }
+    } else if !f.fractional_cpus
+        && let Some(cpus) = r.cpus
+        && cpus.fract() != 0.0
+    {
+        config_field(&mut refused, format!("resources.cpus = {cpus} (a CPU limit that is not a whole number)"));
+    }
+
+    if !f.capabilities && (!spec.capabilities.drop.is_empty() || !spec.capabilities.add.is_empty()) {
+        refused.push(format!(
+            "capabilities (alca drops all Linux capabilities and adds back only {}; without that, the agent would \
+             keep the engine's default capabilities, so alca cannot run its sandbox on this runtime)",
+            spec.capabilities.add.join(", ")
+        ));
+    }
+
+    for (i, m) in spec.mounts.iter().enumerate() {
+        // The project is mounts[0] of the spec; the user's `mounts` follow.
+        let field = match i {
+            0 => "workdir".to_string(),
+            i => format!("mounts[{}]", i - 1),
+        };
+        match m.kind {
+            container::MountKind::Volume if !f.volumes => {
+                config_field(&mut refused, format!("{field} (a volume mount at {})", m.target))
+            }
+            container::MountKind::Tmpfs if !f.tmpfs => {
+                config_field(&mut refused, format!("{field} (a tmpfs mount at {})", m.target))
+            }
+            _ if m.read_only && !f.read_only_mounts => {
+                config_field(&mut refused, format!("{field} (a read-only mount of {})", m.target))
+            }
+            _ => {}
+        }
+    }
+
+    if let container::NetworkMode::Named(name) = &spec.network
+        && !f.named_networks
+    {
+        config_field(&mut refused, format!("network (the named network `{name}`)"));
+    }
+
+    if !refused.is_empty() {
+        return Err(Error::Unsupported { runtime: info.id.clone(), fields: refused, from_config });
+    }
+
+    let mut warnings = Vec::new();
+    if spec.restart != container::RestartPolicy::No && !f.restart_policy {
+        spec.restart = container::RestartPolicy::No;
+        warnings.push(format!(
+            "runtime `{}` cannot set a restart policy (restart-policy): the container will not restart by itself \
+             after an engine restart or a reboot; `alca up` starts it again",
+            info.id
+        ));
+    }
+    if spec.init && !f.init {
+        spec.init = false;
+        warnings.push(format!(
+            "runtime `{}` cannot run an init process in the container (init): the container runs without one",
+            info.id
+        ));
+    }
+    Ok(warnings)
 }
 
 /// The command `alca run` executes: the user's argv, behind
@@ -159,6 +288,186 @@ mod tests {
         assert!(env.contains(&("TERM", "xterm")));
         assert!(!env.iter().any(|(k, _)| *k == "GONE" || *k == "LANG"));
         assert_eq!(s.capabilities.drop, vec!["ALL"]);
+    }
+
+    fn project() -> Project {
+        Project { root: PathBuf::from("/p"), config_path: PathBuf::from("/p/.alca.toml") }
+    }
+
+    fn all_features() -> container::Features {
+        container::Features {
+            ports: true,
+            resource_limits: true,
+            capabilities: true,
+            restart_policy: true,
+            named_networks: true,
+            volumes: true,
+            tmpfs: true,
+            init: true,
+            read_only_mounts: true,
+            fractional_cpus: true,
+            port_host_ip: true,
+        }
+    }
+
+    fn runtime(features: container::Features) -> container::PluginInfo {
+        container::PluginInfo {
+            id: "lean".into(),
+            name: "Lean".into(),
+            runtime: "lean".into(),
+            version: "1".into(),
+            features,
+        }
+    }
+
+    #[test]
+    fn spec_carries_ports() {
+        let c = config(
+            "image = \"i\"\n[network]\nports = [\"127.0.0.1:18080:80\", { port = 53, hostIp = \"::1\", protocol = \"udp\" }, \"9000\"]\n",
+        );
+        let s = container_spec(&project(), &c, &State::new(), &|_| None);
+        assert_eq!(
+            s.ports,
+            vec![
+                container::PortMapping {
+                    host_ip: Some("127.0.0.1".into()),
+                    host_port: Some(18080),
+                    container_port: 80,
+                    protocol: container::Protocol::Tcp
+                },
+                container::PortMapping {
+                    host_ip: Some("::1".into()),
+                    host_port: Some(53),
+                    container_port: 53,
+                    protocol: container::Protocol::Udp
+                },
+                container::PortMapping {
+                    host_ip: None,
+                    host_port: Some(9000),
+                    container_port: 9000,
+                    protocol: container::Protocol::Tcp
+                },
+            ]
+        );
+    }
+
+    /// Each missing feature, with a spec that needs it: refused naming the
+    /// field, or warned about naming it and left out.
+    #[test]
+    fn features_decision_table() {
+        let c = config(
+            "image = \"i\"\nmounts = [\"/rw:/rw\", \"/ro:/ro:ro\"]\n[network]\nports = [\"8080:80\", \"127.0.0.1:9090:90\"]\n",
+        );
+        let base = container_spec(&project(), &c, &State::new(), &|_| None);
+        let full = {
+            let mut s = base.clone();
+            s.resources = container::Resources { cpus: Some(1.5), memory_bytes: Some(1 << 30) };
+            s.mounts.push(container::Mount {
+                kind: container::MountKind::Volume,
+                source: "vol".into(),
+                target: "/vol".into(),
+                read_only: false,
+            });
+            s.mounts.push(container::Mount {
+                kind: container::MountKind::Tmpfs,
+                source: String::new(),
+                target: "/tmp".into(),
+                read_only: false,
+            });
+            s.network = container::NetworkMode::Named("lab".into());
+            s.init = true;
+            s
+        };
+
+        // Everything present: nothing changes, nothing said.
+        let mut s = full.clone();
+        assert_eq!(fit_to_features(&mut s, &runtime(all_features())).unwrap(), Vec::<String>::new());
+        assert_eq!(s, full);
+
+        type Off = fn(&mut container::Features);
+        let refusals: &[(Off, &[&str], bool)] = &[
+            (|f| f.ports = false, &["network.ports (publishing ports)"], true),
+            (|f| f.port_host_ip = false, &["network.ports[1] (a host IP"], true),
+            (
+                |f| f.resource_limits = false,
+                &["resources.memory (a memory limit)", "resources.cpus (a CPU limit)"],
+                true,
+            ),
+            (|f| f.fractional_cpus = false, &["resources.cpus = 1.5 (a CPU limit that is not a whole number)"], true),
+            (
+                |f| f.capabilities = false,
+                &["capabilities (alca drops all Linux capabilities and adds back only CHOWN"],
+                false,
+            ),
+            (|f| f.read_only_mounts = false, &["mounts[1] (a read-only mount of /ro)"], true),
+            (|f| f.volumes = false, &["mounts[2] (a volume mount at /vol)"], true),
+            (|f| f.tmpfs = false, &["mounts[3] (a tmpfs mount at /tmp)"], true),
+            (|f| f.named_networks = false, &["network (the named network `lab`)"], true),
+        ];
+        for (off, fields, from_config) in refusals {
+            let mut features = all_features();
+            off(&mut features);
+            let mut s = full.clone();
+            let e = fit_to_features(&mut s, &runtime(features)).unwrap_err();
+            let text = e.to_string();
+            assert!(text.starts_with("runtime `lean` cannot express "), "{text}");
+            for field in *fields {
+                assert!(text.contains(field), "{field:?} not in {text}");
+            }
+            match &e {
+                Error::Unsupported { fields: got, from_config: f, .. } => {
+                    assert_eq!(got.len(), fields.len(), "{got:?}");
+                    assert_eq!(f, from_config, "{text}");
+                }
+                other => panic!("{other:?}"),
+            }
+            let hint = e.hint().unwrap();
+            assert!(hint.contains("runtime"), "{hint}");
+            assert_eq!(hint.contains("remove these settings from .alca.toml"), *from_config, "{hint}");
+        }
+
+        // Several at once: one error naming them all.
+        let mut features = all_features();
+        features.ports = false;
+        features.capabilities = false;
+        let text = fit_to_features(&mut full.clone(), &runtime(features)).unwrap_err().to_string();
+        assert!(text.contains("network.ports (publishing ports); capabilities ("), "{text}");
+
+        // A spec that does not need a missing feature is not refused.
+        let none = container::Features { capabilities: true, ..container::Features::default() };
+        let mut plain = container_spec(&project(), &config("image = \"i\"\n"), &State::new(), &|_| None);
+        plain.restart = container::RestartPolicy::No;
+        let before = plain.clone();
+        assert_eq!(fit_to_features(&mut plain, &runtime(none)).unwrap(), Vec::<String>::new());
+        assert_eq!(plain, before);
+
+        // Warnings: the field is left out, and the warning names it.
+        let mut features = all_features();
+        features.restart_policy = false;
+        let mut s = full.clone();
+        let warnings = fit_to_features(&mut s, &runtime(features)).unwrap();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("restart-policy"), "{}", warnings[0]);
+        assert!(warnings[0].contains("will not restart by itself after an engine restart or a reboot"));
+        assert_eq!(s.restart, container::RestartPolicy::No);
+        assert_eq!(s, container::ContainerSpec { restart: container::RestartPolicy::No, ..full.clone() });
+
+        let mut features = all_features();
+        features.init = false;
+        let mut s = full.clone();
+        let warnings = fit_to_features(&mut s, &runtime(features)).unwrap();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("(init)"), "{}", warnings[0]);
+        assert_eq!(s, container::ContainerSpec { init: false, ..full.clone() });
+
+        // Whole CPUs need no fractional-cpus.
+        let mut features = all_features();
+        features.fractional_cpus = false;
+        let mut s = container::ContainerSpec {
+            resources: container::Resources { cpus: Some(2.0), memory_bytes: None },
+            ..full
+        };
+        assert!(fit_to_features(&mut s, &runtime(features)).is_ok());
     }
 
     #[test]

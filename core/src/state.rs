@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::config::{Config, EnvVar, MountConfig};
+use crate::config::{Config, EnvVar, MountConfig, PortConfig};
 use crate::error::Error;
 use crate::project::Project;
 
@@ -49,6 +49,9 @@ pub struct Snapshot {
     pub mounts: Vec<MountConfig>,
     pub envs: Vec<EnvVar>,
     pub up: Option<String>,
+    /// `network.ports` (absent from snapshots written before alca had them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<PortConfig>,
 }
 
 impl Snapshot {
@@ -59,6 +62,7 @@ impl Snapshot {
             mounts: config.mounts.clone(),
             envs: config.envs.clone(),
             up: config.commands.up.as_ref().map(|c| c.command.clone()),
+            ports: config.ports.clone(),
         }
     }
 
@@ -80,6 +84,13 @@ impl Snapshot {
         }
         if self.up != now.up {
             out.push("commands.up changed".into());
+        }
+        if self.ports != now.ports {
+            let list = |ports: &[PortConfig]| {
+                let all: Vec<String> = ports.iter().map(|p| format!("\"{p}\"")).collect();
+                format!("[{}]", all.join(", "))
+            };
+            out.push(format!("network.ports: {} → {}", list(&self.ports), list(&now.ports)));
         }
         out
     }
@@ -215,6 +226,31 @@ mod tests {
         assert_eq!(s.container_name, "alca-550e8400-e29");
         assert_eq!(s.config, None);
         assert_eq!(s.format, 1);
+    }
+
+    #[test]
+    fn ports_are_part_of_the_snapshot() {
+        let env = |_: &str| None;
+        let ctx = crate::config::LoadContext { project_root: Path::new("/p"), env: &env, home: None };
+        let load = |text: &str| Config::parse(text, Path::new("/p/.alca.toml"), &ctx).unwrap();
+        let none = Snapshot::of(&load("image = \"i\"\n"));
+        let one = Snapshot::of(&load("image = \"i\"\nnetwork.ports = [\"127.0.0.1:8080:80\"]\n"));
+        let same = Snapshot::of(&load(
+            "image = \"i\"\nnetwork.ports = [{ port = 80, hostPort = 8080, hostIp = \"127.0.0.1\" }]\n",
+        ));
+        let v6 = Snapshot::of(&load("image = \"i\"\nnetwork.ports = [\"[::1]:8080:80/udp\"]\n"));
+        assert_eq!(one.changes(&same), Vec::<String>::new());
+        assert_eq!(none.changes(&one), vec!["network.ports: [] → [\"127.0.0.1:8080:80\"]".to_string()]);
+        assert_eq!(
+            one.changes(&v6),
+            vec!["network.ports: [\"127.0.0.1:8080:80\"] → [\"[::1]:8080:80/udp\"]".to_string()]
+        );
+        // Written and read back; a snapshot from before ports means none.
+        let json = serde_json::to_string(&one).unwrap();
+        assert_eq!(serde_json::from_str::<Snapshot>(&json).unwrap(), one);
+        let old = serde_json::to_value(&none).unwrap();
+        assert!(old.get("ports").is_none(), "{old}");
+        assert_eq!(serde_json::from_value::<Snapshot>(old).unwrap(), none);
     }
 
     #[test]

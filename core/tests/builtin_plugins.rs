@@ -4,7 +4,8 @@
 
 use std::sync::Arc;
 
-use alca_core::plugin::{CacheOutcome, PluginError, PluginHost, PluginSource, cache, wit};
+use alca_core::container;
+use alca_core::plugin::{CacheOutcome, PluginError, PluginHost, PluginSource, cache};
 
 fn host() -> PluginHost {
     PluginHost::new(None).expect("plugin host")
@@ -71,7 +72,7 @@ async fn exec_plans_of_builtins_are_checked() {
             }
         });
         let mut plugin = host.instantiate(&source, Default::default()).await.expect("instantiate");
-        let req = wit::ExecRequest {
+        let req = container::ExecRequest {
             container: "c".into(),
             argv: vec!["sh".into()],
             tty: true,
@@ -189,13 +190,15 @@ fn builtins_may_create_every_spec() {
 
     let word = "[a-z0-9][a-z0-9._-]{0,8}";
     let path = prop::collection::vec(word, 1..4).prop_map(|c| format!("/{}", c.join("/")));
-    let kv = |k: &str, v: String| wit::KeyValue { key: k.to_string(), value: v };
+    let kv = |k: &str, v: String| container::KeyValue { key: k.to_string(), value: v };
     let mount =
         (0..3u8, path.clone(), path.clone(), word, any::<bool>()).prop_map(|(kind, source, target, volume, ro)| {
             match kind {
-                0 => wit::Mount { kind: wit::MountKind::Bind, source, target, read_only: ro },
-                1 => wit::Mount { kind: wit::MountKind::Volume, source: volume, target, read_only: ro },
-                _ => wit::Mount { kind: wit::MountKind::Tmpfs, source: String::new(), target, read_only: ro },
+                0 => container::Mount { kind: container::MountKind::Bind, source, target, read_only: ro },
+                1 => container::Mount { kind: container::MountKind::Volume, source: volume, target, read_only: ro },
+                _ => {
+                    container::Mount { kind: container::MountKind::Tmpfs, source: String::new(), target, read_only: ro }
+                }
             }
         });
     let port = (
@@ -204,11 +207,11 @@ fn builtins_may_create_every_spec() {
         1u16..,
         any::<bool>(),
     )
-        .prop_map(|(ip, host_port, container_port, udp)| wit::PortMapping {
+        .prop_map(|(ip, host_port, container_port, udp)| container::PortMapping {
             host_ip: ip.map(str::to_string),
             host_port,
             container_port,
-            protocol: if udp { wit::Protocol::Udp } else { wit::Protocol::Tcp },
+            protocol: if udp { container::Protocol::Udp } else { container::Protocol::Tcp },
         });
     // Adding ALL is on the built-in grants' deny list: alca never asks for it.
     let cap = prop_oneof![Just("CHOWN"), Just("NET_BIND_SERVICE"), Just("cap_kill"), Just("setuid")];
@@ -233,7 +236,7 @@ fn builtins_may_create_every_spec() {
                 (drop, add),
                 (restart, net, name, init),
             )| {
-                wit::ContainerSpec {
+                container::ContainerSpec {
                     name: "alca-0123456789ab".into(),
                     image: "docker.io/library/busybox:1".into(),
                     labels: vec![kv("alca.project.id", "p".into()), kv("alca.project.path", "/home/u/p".into())],
@@ -244,16 +247,20 @@ fn builtins_may_create_every_spec() {
                     user,
                     entrypoint,
                     command,
-                    resources: wit::Resources { cpus, memory_bytes: memory },
-                    capabilities: wit::Capabilities {
+                    resources: container::Resources { cpus, memory_bytes: memory },
+                    capabilities: container::Capabilities {
                         drop: drop.into_iter().map(str::to_string).collect(),
                         add: add.into_iter().map(str::to_string).collect(),
                     },
-                    restart: if restart { wit::RestartPolicy::UnlessStopped } else { wit::RestartPolicy::No },
+                    restart: if restart {
+                        container::RestartPolicy::UnlessStopped
+                    } else {
+                        container::RestartPolicy::No
+                    },
                     network: match net {
-                        0 => wit::NetworkMode::Default,
-                        1 => wit::NetworkMode::None,
-                        _ => wit::NetworkMode::Named(format!("net-{name}")),
+                        0 => container::NetworkMode::Default,
+                        1 => container::NetworkMode::None,
+                        _ => container::NetworkMode::Named(format!("net-{name}")),
                     },
                     init,
                 }
@@ -269,7 +276,7 @@ fn builtins_may_create_every_spec() {
             match created {
                 Ok(id) => prop_assert_eq!(id, "0123456789abcdef"),
                 // The plugin may find a spec inexpressible (its own check), never the grant.
-                Err(PluginError::Runtime { error: wit::RuntimeError::InvalidSpec(_), .. }) => {}
+                Err(PluginError::Runtime { error: container::RuntimeError::InvalidSpec(_), .. }) => {}
                 Err(e) => prop_assert!(false, "{}: refused {:?}: {}", builtin.id(), s, e),
             }
             Ok(())

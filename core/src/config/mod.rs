@@ -8,6 +8,7 @@
 
 mod env;
 mod mounts;
+mod ports;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -17,6 +18,7 @@ use toml::Spanned;
 
 pub use env::{DEFAULT_ENVS, EnvValue, EnvVar};
 pub use mounts::MountConfig;
+pub use ports::{PortConfig, Protocol};
 
 /// The configuration file's name.
 pub const FILE_NAME: &str = ".alca.toml";
@@ -75,11 +77,14 @@ pub struct Config {
     /// User environment variables, by name.
     pub envs: Vec<EnvVar>,
     pub commands: Commands,
+    /// `network.ports`, in config order.
+    pub ports: Vec<PortConfig>,
 }
 
 /// Keys of the reference tool's configuration that this version does not
-/// implement yet.
-const NOT_YET: &[&str] = &["extends", "includes", "workdir_exclude", "resources", "network", "caps", "hooks"];
+/// implement yet (and, in `network`, `proxy` and any `lan-access` but
+/// `["*"]`).
+const NOT_YET: &[&str] = &["extends", "includes", "workdir_exclude", "resources", "caps", "hooks"];
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -96,9 +101,19 @@ struct RawConfig {
     includes: Option<Spanned<toml::Value>>,
     workdir_exclude: Option<Spanned<toml::Value>>,
     resources: Option<Spanned<toml::Value>>,
-    network: Option<Spanned<toml::Value>>,
+    network: Option<RawNetwork>,
     caps: Option<Spanned<toml::Value>>,
     hooks: Option<Spanned<toml::Value>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNetwork {
+    #[serde(default)]
+    ports: Vec<Spanned<toml::Value>>,
+    #[serde(rename = "lan-access")]
+    lan_access: Option<Spanned<toml::Value>>,
+    proxy: Option<Spanned<toml::Value>>,
 }
 
 #[derive(Deserialize)]
@@ -185,7 +200,6 @@ impl Config {
             ("includes", &raw.includes),
             ("workdir_exclude", &raw.workdir_exclude),
             ("resources", &raw.resources),
-            ("network", &raw.network),
             ("caps", &raw.caps),
             ("hooks", &raw.hooks),
         ] {
@@ -279,7 +293,12 @@ impl Config {
             commands.enter = c.enter.map(|v| parse_command(&src, "commands.enter", &v)).transpose()?.flatten();
         }
 
-        Ok(Config { path: path.to_path_buf(), image, workdir, runtime, mounts, envs, commands })
+        let ports = match raw.network {
+            Some(network) => parse_network(&src, network)?,
+            None => Vec::new(),
+        };
+
+        Ok(Config { path: path.to_path_buf(), image, workdir, runtime, mounts, envs, commands, ports })
     }
 
     /// The environment of the container: alca's defaults (`TERM`, locale...)
@@ -297,6 +316,45 @@ impl Config {
         all.extend(self.envs.iter().cloned());
         all
     }
+}
+
+/// `[network]`: `ports`; `lan-access = ["*"]` (no LAN isolation, which is
+/// what alca does); nothing else yet.
+fn parse_network(src: &Source<'_>, network: RawNetwork) -> Result<Vec<PortConfig>, ConfigError> {
+    if let Some(rules) = &network.lan_access {
+        let no_isolation = match rules.get_ref() {
+            toml::Value::Array(a) => matches!(&a[..], [toml::Value::String(s)] if s.trim() == "*"),
+            _ => false,
+        };
+        if !no_isolation {
+            return Err(src.error(
+                rules.span(),
+                "`network.lan-access` rules are not supported by this version of alca yet: it does not isolate \
+                 the container from the LAN; only `lan-access = [\"*\"]` (no isolation) is accepted; remove the \
+                 rules (alca will not ignore them silently)",
+            ));
+        }
+    }
+    if let Some(proxy) = &network.proxy
+        && !matches!(proxy.get_ref(), toml::Value::String(s) if s.is_empty())
+    {
+        return Err(src.error(
+            proxy.span(),
+            "`network.proxy` is not supported by this version of alca yet; remove it (alca will not ignore it silently)",
+        ));
+    }
+    let mut ports: Vec<PortConfig> = Vec::with_capacity(network.ports.len());
+    for (i, v) in network.ports.iter().enumerate() {
+        let port = ports::parse(src, i, v)?;
+        if let Some(prev) = ports.iter().position(|p| p.clashes_with(&port)) {
+            return Err(src.error(
+                v.span(),
+                format!("network: ports[{i}]: {port} publishes the same host port as ports[{prev}] ({})", ports[prev]),
+            ));
+        }
+        ports.push(port);
+    }
+    Ok(ports)
 }
 
 fn parse_command(src: &Source<'_>, key: &str, v: &Spanned<toml::Value>) -> Result<Option<CommandConfig>, ConfigError> {

@@ -124,6 +124,115 @@ fn unimplemented_reference_keys_are_refused_by_name() {
 }
 
 #[test]
+fn network_ports_string_and_object_forms() {
+    let c = parse(
+        r#"
+image = "x"
+[network]
+ports = [
+  "8080",
+  "3000:80",
+  "127.0.0.1:5432:5432",
+  "53:53/udp",
+  "9000:9000/tcp",
+  "[::1]:8443:443",
+  { port = 6000 },
+  { port = 7000, hostPort = 17000, hostIp = "::1", protocol = "udp" },
+  { port = 7001, hostPort = 0, hostIp = "", protocol = "" },
+]
+lan-access = ["*"]
+"#,
+    )
+    .unwrap();
+    let shown: Vec<String> = c.ports.iter().map(|p| p.to_string()).collect();
+    assert_eq!(
+        shown,
+        vec![
+            "8080:8080",
+            "3000:80",
+            "127.0.0.1:5432:5432",
+            "53:53/udp",
+            "9000:9000",
+            "[::1]:8443:443",
+            "6000:6000",
+            "[::1]:17000:7000/udp",
+            "7001:7001",
+        ]
+    );
+    assert_eq!(c.ports[2].host_ip, Some("127.0.0.1".parse().unwrap()));
+    // The host port is resolved: these two are the same port.
+    assert_eq!(parse("image = \"x\"\n[network]\nports = [\"8080\"]\n").unwrap().ports, {
+        parse("image = \"x\"\n[network]\nports = [{ port = 8080, hostPort = 8080 }]\n").unwrap().ports
+    });
+    assert!(parse("image = \"x\"\n[network]\n").unwrap().ports.is_empty());
+    assert!(parse("image = \"x\"\nnetwork = { lan-access = [\" * \"], proxy = \"\" }\n").unwrap().ports.is_empty());
+}
+
+#[test]
+fn network_ports_errors_are_the_reference_texts_located() {
+    let port_err = |value: &str| err(&format!("image = \"x\"\n[network]\nports = [\"1\", {value}]\n"));
+    let at = "/proj/.alca.toml:3:15: network: ports[1]: ";
+    for (value, message) in [
+        (r#""""#, "port string is empty"),
+        (r#""80/sctp""#, r#"protocol "sctp" must be tcp or udp: invalid protocol"#),
+        (r#""80/""#, r#"protocol "" must be tcp or udp: invalid protocol"#),
+        (r#""1:2:3:4""#, r#"invalid port format "1:2:3:4": too many colons: invalid port format"#),
+        (r#""::1:80:80""#, r#"invalid port format "::1:80:80": too many colons: invalid port format"#),
+        (r#""localhost:80:80""#, r#"hostIp "localhost" is not a valid IP address: invalid host IP"#),
+        (r#""[nope]:80:80""#, r#"hostIp "nope" is not a valid IP address: invalid host IP"#),
+        (
+            r#""[::1]:80""#,
+            r#"invalid port format "[::1]:80": expected [hostIp]:hostPort:containerPort: invalid port format"#,
+        ),
+        (r#""http""#, r#"port "http" is not a number"#),
+        (r#""99999999999999999999""#, r#"port "99999999999999999999" is not a number"#),
+        (r#"":80""#, "port number is empty"),
+        (r#""0""#, "port 0 out of range 1-65535: invalid port"),
+        (r#""65536:80""#, "port 65536 out of range 1-65535: invalid port"),
+        (r#""-1""#, "port -1 out of range 1-65535: invalid port"),
+        ("{ hostPort = 80 }", "port is required and must be an integer"),
+        (r#"{ port = "80" }"#, "port is required and must be an integer"),
+        ("{ port = 70000 }", "port 70000 out of range 1-65535: invalid port"),
+        ("{ port = 80, hostPort = -2 }", "hostPort -2 out of range 1-65535: invalid port"),
+        (r#"{ port = 80, protocol = "TCP" }"#, r#"protocol "TCP" must be tcp or udp: invalid protocol"#),
+        (r#"{ port = 80, hostIp = "[::1]" }"#, r#"hostIp "[::1]" is not a valid IP address: invalid host IP"#),
+        // Stricter than the reference, which ignores these (an ignored
+        // hostIp would publish on every interface).
+        ("{ port = 80, hostIp = 127 }", "hostIp must be a string, got integer"),
+        (r#"{ port = 80, hostPort = "80" }"#, "hostPort must be an integer, got string"),
+        (
+            "{ port = 80, host_ip = \"127.0.0.1\" }",
+            "unknown key `host_ip` (expected `port`, `hostPort`, `hostIp`, `protocol`)",
+        ),
+        ("true", "expected a string or a table, got boolean"),
+        (r#""1:1""#, "1:1 publishes the same host port as ports[0] (1:1)"),
+        (r#""127.0.0.1:1:2""#, "127.0.0.1:1:2 publishes the same host port as ports[0] (1:1)"),
+    ] {
+        assert_eq!(port_err(value), format!("{at}{message}"), "{value}");
+    }
+    // Different protocols or addresses do not clash.
+    assert!(parse("image = \"x\"\nnetwork.ports = [\"1\", \"1/udp\"]\n").is_ok());
+    assert!(parse("image = \"x\"\nnetwork.ports = [\"127.0.0.1:1:1\", \"127.0.0.2:1:2\"]\n").is_ok());
+    assert!(err("image = \"x\"\n[network]\nports = \"80\"\n").starts_with("/proj/.alca.toml:3:9:"));
+}
+
+#[test]
+fn network_isolation_and_proxy_are_refused_by_name() {
+    for (text, col, key) in [
+        ("lan-access = []", 14, "`network.lan-access` rules are not supported by this version of alca yet"),
+        ("lan-access = [\"10.0.0.0/8\"]", 14, "`network.lan-access` rules are not supported"),
+        ("lan-access = [\"*\", \"10.0.0.1\"]", 14, "`network.lan-access` rules are not supported"),
+        ("lan-access = \"*\"", 14, "`network.lan-access` rules are not supported"),
+        ("proxy = \"127.0.0.1:3128\"", 9, "`network.proxy` is not supported by this version of alca yet"),
+        ("surprise = 1", 1, "unknown field `surprise`, expected one of `ports`, `lan-access`, `proxy`"),
+    ] {
+        let e = err(&format!("image = \"x\"\n[network]\n{text}\n"));
+        assert!(e.starts_with(&format!("/proj/.alca.toml:3:{col}: ")), "{e}");
+        assert!(e.contains(key), "{e}");
+    }
+}
+
+#[test]
 fn defaults_sit_under_user_envs() {
     let c = parse("image = \"x\"\n[envs]\nTERM = \"dumb\"\nX = \"1\"\n").unwrap();
     let all = c.effective_envs();

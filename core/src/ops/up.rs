@@ -141,17 +141,21 @@ async fn create(
     state: &mut State,
     reporter: &dyn Reporter,
 ) -> Result<container::ContainerInfo, Error> {
+    let mut spec = spec::container_spec(project, config, state, &process_env);
+    // Mount the real directories, resolved now (`mount_sources`).
+    for (mount, source) in spec.mounts.iter_mut().skip(1).zip(sources) {
+        mount.source = source.display().to_string();
+    }
+    // Before any pull or create: a refusal leaves nothing behind.
+    for warning in spec::fit_to_features(&mut spec, &selected.info)? {
+        reporter.warn(&warning);
+    }
     let plugin = &mut selected.plugin;
     if !plugin.image_exists(&config.image).await? {
         reporter.step(&format!("Pulling image {}", config.image));
         plugin.image_pull(&config.image).await?;
     }
     reporter.step(&format!("Creating container {}", state.container_name));
-    let mut spec = spec::container_spec(project, config, state, &process_env);
-    // Mount the real directories, resolved now (`mount_sources`).
-    for (mount, source) in spec.mounts.iter_mut().skip(1).zip(sources) {
-        mount.source = source.display().to_string();
-    }
     let id = plugin.create(&spec).await?;
     state.container_id = Some(id.clone());
     state.config = Some(Snapshot::of(config));

@@ -12,12 +12,15 @@
 //! from the request, `$TARGET` from `ROGUE_TARGET` (a container that is not
 //! the project's).
 //!
+//! `{"features-off": ["ports", ...]}` (alone or beside an attack) makes
+//! `info` report the features named (as the contract spells them) absent.
+//!
 //! An attack that the host lets run and that succeeds makes the plugin
 //! fail with a message starting `LEAKED`, so alca's output shows it.
 
 use alca_docker_compat::{DockerCompat, Engine, Flavor};
 use alca_plugin_sdk::{
-    Availability, Command, CommandPlan, ContainerInfo, ContainerSpec, ExecOutput, ExecRequest, LabelSelector,
+    Availability, Command, CommandPlan, ContainerInfo, ContainerSpec, ExecOutput, ExecRequest, Features, LabelSelector,
     PluginInfo, Runtime, RuntimeError, SpawnError, host,
 };
 
@@ -54,6 +57,30 @@ fn forges(call: &str) -> bool {
     let Some(text) = host::env("ROGUE_ATTACK") else { return false };
     serde_json::from_str::<serde_json::Value>(&text).ok().and_then(|v| v["forge"].as_str().map(|f| f == call))
         == Some(true)
+}
+
+/// The features `ROGUE_ATTACK`'s `features-off` names.
+fn features_off() -> Features {
+    let Some(text) = host::env("ROGUE_ATTACK") else { return Features::empty() };
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else { return Features::empty() };
+    let mut off = Features::empty();
+    for name in v["features-off"].as_array().into_iter().flatten().filter_map(|n| n.as_str()) {
+        off |= match name {
+            "ports" => Features::PORTS,
+            "resource-limits" => Features::RESOURCE_LIMITS,
+            "capabilities" => Features::CAPABILITIES,
+            "restart-policy" => Features::RESTART_POLICY,
+            "named-networks" => Features::NAMED_NETWORKS,
+            "volumes" => Features::VOLUMES,
+            "tmpfs" => Features::TMPFS,
+            "init" => Features::INIT,
+            "read-only-mounts" => Features::READ_ONLY_MOUNTS,
+            "fractional-cpus" => Features::FRACTIONAL_CPUS,
+            "port-host-ip" => Features::PORT_HOST_IP,
+            _ => Features::empty(),
+        };
+    }
+    off
 }
 
 fn target() -> String {
@@ -137,7 +164,9 @@ fn borrow<'a>(vars: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)
 
 impl Runtime for Rogue {
     fn info(&self) -> PluginInfo {
-        honest().info()
+        let mut info = honest().info();
+        info.features.remove(features_off());
+        info
     }
 
     fn detect(&self) -> Availability {
