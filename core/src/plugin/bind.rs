@@ -46,6 +46,7 @@ pub enum Placeholder {
     Cpus,
     Memory,
     CapDrop,
+    CapDropEach,
     CapAdd,
     Restart,
     Network,
@@ -55,6 +56,7 @@ pub enum Placeholder {
     Container,
     Containers,
     Selector,
+    LabelFilter,
     Argv,
     Tty,
     Interactive,
@@ -74,6 +76,7 @@ const TABLE: &[(&str, Placeholder, Kind)] = &[
     ("cpus", Placeholder::Cpus, Kind::Value),
     ("memory", Placeholder::Memory, Kind::Value),
     ("cap-drop", Placeholder::CapDrop, Kind::Value),
+    ("cap-drop-each", Placeholder::CapDropEach, Kind::Value),
     ("cap-add", Placeholder::CapAdd, Kind::Value),
     ("restart", Placeholder::Restart, Kind::Value),
     ("network", Placeholder::Network, Kind::Value),
@@ -83,6 +86,7 @@ const TABLE: &[(&str, Placeholder, Kind)] = &[
     ("container", Placeholder::Container, Kind::Value),
     ("container...", Placeholder::Containers, Kind::Rest),
     ("selector", Placeholder::Selector, Kind::Value),
+    ("label-filter", Placeholder::LabelFilter, Kind::Value),
     ("argv...", Placeholder::Argv, Kind::Rest),
     ("tty", Placeholder::Tty, Kind::Bool),
     ("interactive", Placeholder::Interactive, Kind::Bool),
@@ -269,6 +273,16 @@ pub fn check_value(p: Placeholder, v: &str, ctx: &CallContext) -> Result<(), Str
                 Err(format!("alca did not ask to {verb} capability {cap} (`{v}`)"))
             }
         }
+        Placeholder::CapDropEach => {
+            let spec = spec.ok_or_else(|| ctx.lacks("capabilities"))?;
+            let cap = exact_capability(v)?;
+            let all = spec.capabilities.drop.iter().any(|c| capability(c) == "ALL");
+            if all || spec.capabilities.drop.iter().any(|c| capability(c) == cap) {
+                Ok(())
+            } else {
+                Err(format!("alca did not ask to drop capability {cap} (`{v}`)"))
+            }
+        }
         Placeholder::Restart => {
             let spec = spec.ok_or_else(|| ctx.lacks("restart policy"))?;
             let wanted = match spec.restart {
@@ -307,6 +321,11 @@ pub fn check_value(p: Placeholder, v: &str, ctx: &CallContext) -> Result<(), Str
             } else {
                 Err(format!("filter `{v}` is not one of the label selectors alca asked for"))
             }
+        }
+        Placeholder::LabelFilter => {
+            let Request::List(selectors) = &ctx.request else { return Err(ctx.lacks("label selector")) };
+            let wanted = label_filter_text(selectors)?;
+            eq(v, &wanted, "the containerd filter of the label selectors alca asked for")
         }
         Placeholder::Init | Placeholder::Tty | Placeholder::Interactive => check_flag(p, true, ctx),
         Placeholder::Command | Placeholder::Containers | Placeholder::Argv => {
@@ -372,10 +391,33 @@ pub fn check_complete(given: &[(Placeholder, String)], ctx: &CallContext) -> Res
     let used = |p: Placeholder| given.iter().any(|(q, _)| *q == p);
     let dropped: BTreeSet<String> =
         given.iter().filter(|(p, _)| *p == Placeholder::CapDrop).map(|(_, v)| capability(v)).collect();
+    // `{cap-drop-each}`: the engine knows no `ALL`, so dropping all means
+    // dropping every capability Linux defines but those the spec adds back.
+    let each: BTreeSet<String> =
+        given.iter().filter(|(p, _)| *p == Placeholder::CapDropEach).map(|(_, v)| capability(v)).collect();
+    let added: BTreeSet<String> = spec.capabilities.add.iter().map(|c| capability(c)).collect();
     for cap in &spec.capabilities.drop {
         let cap = capability(cap);
-        if !dropped.contains(&cap) {
-            return Err(format!("alca asked to drop capability {cap}, and the command does not (`{{cap-drop}}`)"));
+        if dropped.contains(&cap) {
+            continue;
+        }
+        // With `{cap-drop-each}` a capability the spec adds back stays (the
+        // contract drops before it adds; such engines add first).
+        let kept = |c: &str| !each.is_empty() && added.contains(c);
+        let missing: Vec<&str> = if cap == "ALL" {
+            LINUX_CAPABILITIES.iter().copied().filter(|c| !kept(c) && !each.contains(*c)).collect()
+        } else if kept(&cap) || each.contains(&cap) {
+            Vec::new()
+        } else {
+            vec![cap.as_str()]
+        };
+        if !missing.is_empty() {
+            let how = if each.is_empty() {
+                "`{cap-drop}`".to_string()
+            } else {
+                format!("`{{cap-drop-each}}` misses {}", missing.join(", "))
+            };
+            return Err(format!("alca asked to drop capability {cap}, and the command does not ({how})"));
         }
     }
     let required: [(bool, Placeholder, &str); 5] = [
@@ -398,6 +440,10 @@ pub fn check_complete(given: &[(Placeholder, String)], ctx: &CallContext) -> Res
 /// the request.
 pub fn check_selectors_complete(given: &[(Placeholder, String)], ctx: &CallContext) -> Result<(), String> {
     let Request::List(selectors) = &ctx.request else { return Err(ctx.lacks("label selector")) };
+    // `{label-filter}` is checked to be the conjunction of all of them.
+    if !selectors.is_empty() && given.iter().any(|(p, _)| *p == Placeholder::LabelFilter) {
+        return Ok(());
+    }
     for s in selectors {
         let text = selector_text(s);
         if !given.iter().any(|(p, v)| *p == Placeholder::Selector && *v == text) {
@@ -423,6 +469,86 @@ pub fn selector_text(s: &container::LabelSelector) -> String {
         Some(v) => format!("label={}={v}", s.key),
         None => format!("label={}", s.key),
     }
+}
+
+/// Every capability Linux defines (`include/uapi/linux/capability.h`).
+pub const LINUX_CAPABILITIES: &[&str] = &[
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "DAC_READ_SEARCH",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "SETGID",
+    "SETUID",
+    "SETPCAP",
+    "LINUX_IMMUTABLE",
+    "NET_BIND_SERVICE",
+    "NET_BROADCAST",
+    "NET_ADMIN",
+    "NET_RAW",
+    "IPC_LOCK",
+    "IPC_OWNER",
+    "SYS_MODULE",
+    "SYS_RAWIO",
+    "SYS_CHROOT",
+    "SYS_PTRACE",
+    "SYS_PACCT",
+    "SYS_ADMIN",
+    "SYS_BOOT",
+    "SYS_NICE",
+    "SYS_RESOURCE",
+    "SYS_TIME",
+    "SYS_TTY_CONFIG",
+    "MKNOD",
+    "LEASE",
+    "AUDIT_WRITE",
+    "AUDIT_CONTROL",
+    "SETFCAP",
+    "MAC_OVERRIDE",
+    "MAC_ADMIN",
+    "SYSLOG",
+    "WAKE_ALARM",
+    "BLOCK_SUSPEND",
+    "AUDIT_READ",
+    "PERFMON",
+    "BPF",
+    "CHECKPOINT_RESTORE",
+];
+
+/// `{cap-drop-each}`: spelled exactly as an engine that compares strings
+/// (containerd's ctr) needs it, `CAP_` and upper case; never `ALL`.
+fn exact_capability(v: &str) -> Result<String, String> {
+    let name = v.strip_prefix("CAP_").unwrap_or("");
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_') {
+        return Err(format!("`{v}` is not spelled `CAP_` and an upper-case name, which this engine needs"));
+    }
+    if name == "ALL" {
+        return Err(format!("`{v}`: this engine knows no ALL; drop each capability by name"));
+    }
+    Ok(name.to_string())
+}
+
+/// containerd's filter for `selectors`, all of them (`,` is AND; separate
+/// filters would be OR): `labels."k"=="v"` or `labels."k"`.
+pub fn label_filter_text(selectors: &[container::LabelSelector]) -> Result<String, String> {
+    let quote = |s: &str| {
+        if s.chars().any(|c| c == '"' || c == '\\' || c.is_control()) {
+            Err(format!("label `{s}` cannot be written into a containerd filter"))
+        } else {
+            Ok(format!("\"{s}\""))
+        }
+    };
+    let mut parts = Vec::new();
+    for s in selectors {
+        let mut part = format!("labels.{}", quote(&s.key)?);
+        if let Some(v) = &s.value {
+            part.push_str("==");
+            part.push_str(&quote(v)?);
+        }
+        parts.push(part);
+    }
+    Ok(parts.join(","))
 }
 
 /// A capability as the engines compare them: upper case, without `CAP_`.
@@ -777,6 +903,58 @@ pub(crate) mod tests {
         }
         ok(Placeholder::CapDrop, "all", &c);
         no(Placeholder::CapDrop, "CHOWN", &c);
+    }
+
+    #[test]
+    fn capabilities_each_by_exact_name() {
+        let c = create();
+        for v in ["CAP_CHOWN", "CAP_SYS_ADMIN", "CAP_NET_RAW"] {
+            ok(Placeholder::CapDropEach, v, &c); // the spec drops ALL
+        }
+        for v in ["CAP_ALL", "CAP_chown", "cap_chown", "CHOWN", "CAP_", "CAP_A B"] {
+            no(Placeholder::CapDropEach, v, &c);
+        }
+        let each = |caps: &[&str]| -> Vec<(Placeholder, String)> {
+            let mut g: Vec<(Placeholder, String)> =
+                caps.iter().map(|c| (Placeholder::CapDropEach, format!("CAP_{c}"))).collect();
+            g.extend([(Placeholder::Cpus, "1.5".to_string()), (Placeholder::Memory, "2g".to_string())]);
+            g
+        };
+        let but_added: Vec<&str> =
+            LINUX_CAPABILITIES.iter().copied().filter(|c| !["CHOWN", "KILL"].contains(c)).collect();
+        assert!(check_complete(&each(&but_added), &c).is_ok());
+        assert!(check_complete(&each(LINUX_CAPABILITIES), &c).is_ok(), "dropping more is never weaker");
+        let short: Vec<&str> = but_added.iter().copied().filter(|c| *c != "NET_RAW").collect();
+        assert!(check_complete(&each(&short), &c).unwrap_err().contains("misses NET_RAW"));
+        let mut s = spec();
+        s.capabilities = container::Capabilities { drop: vec!["NET_RAW".into()], add: vec![] };
+        let named = CallContext::new("create", Request::Create(Box::new(s)));
+        no(Placeholder::CapDropEach, "CAP_CHOWN", &named);
+        assert!(check_complete(&each(&["NET_RAW"]), &named).is_ok());
+        assert!(check_complete(&each(&["CHOWN"]), &named).is_err());
+    }
+
+    #[test]
+    fn label_filter_is_the_conjunction_of_every_selector() {
+        let sel = |k: &str, v: Option<&str>| container::LabelSelector { key: k.into(), value: v.map(Into::into) };
+        let c = CallContext::new(
+            "list-containers",
+            Request::List(vec![sel("alca.project.id", Some("p1")), sel("x", None)]),
+        );
+        ok(Placeholder::LabelFilter, r#"labels."alca.project.id"=="p1",labels."x""#, &c);
+        for bad in [
+            r#"labels."alca.project.id"=="p1""#,
+            r#"labels."x",labels."alca.project.id"=="p1""#,
+            r#"labels."alca.project.id"==p1,labels."x""#,
+            r#"labels."alca.project.id"=="p1"|labels."x""#,
+            "",
+        ] {
+            no(Placeholder::LabelFilter, bad, &c);
+        }
+        let given = vec![(Placeholder::LabelFilter, r#"labels."alca.project.id"=="p1",labels."x""#.to_string())];
+        assert!(check_selectors_complete(&given, &c).is_ok());
+        let q = CallContext::new("list-containers", Request::List(vec![sel("k", Some("a\"b"))]));
+        assert!(no(Placeholder::LabelFilter, r#"labels."k"=="a\"b""#, &q).contains("cannot be written"));
     }
 
     #[test]

@@ -281,5 +281,9 @@ mod tests {
         }
         // The SDK carries the newest contract with it.
         assert_eq!(include_str!("../../../plugins/sdk/wit/runtime.wit"), ApiVersion::NEWEST.wit());
+        // The example plugins are built from the frozen 0.1.0 contract: they
+        // are the proof that a 0.1.0 plugin keeps working.
+        assert_eq!(include_str!("../../../plugins/examples/docker-js/wit/runtime.wit"), ApiVersion::V0_1.wit());
+        assert_eq!(include_str!("../../../plugins/examples/containerd-py/wit/runtime.wit"), ApiVersion::V0_1.wit());
     }
 }

@@ -431,7 +431,7 @@ fn match_rule<'m>(rule: &AllowRule, deny: &'m [DenyArg], args: &[String], ctx: &
         }
     }
 
-    match_operands(&rule.operands, &parsed.operands, ctx)?;
+    match_operands(&rule.operands, &parsed.operands, ctx, &mut given)?;
     match rule.role {
         Role::Plain => Ok(()),
         Role::Creates => bind::check_complete(&given, ctx).map_err(Miss::Request),
@@ -439,7 +439,15 @@ fn match_rule<'m>(rule: &AllowRule, deny: &'m [DenyArg], args: &[String], ctx: &
     }
 }
 
-fn match_operands(patterns: &[OperandPattern], operands: &[String], ctx: &CallContext) -> Result<(), Miss<'static>> {
+/// Operands bound to a placeholder are added to `given`: a `creates` or
+/// `lists` rule may express a field by an operand (`{label-filter}`,
+/// `{entrypoint}`) as well as by an option.
+fn match_operands(
+    patterns: &[OperandPattern],
+    operands: &[String],
+    ctx: &CallContext,
+    given: &mut Vec<(Placeholder, String)>,
+) -> Result<(), Miss<'static>> {
     let mut i = 0;
     for pattern in patterns {
         match pattern {
@@ -458,6 +466,7 @@ fn match_operands(patterns: &[OperandPattern], operands: &[String], ctx: &CallCo
         match pattern {
             OperandPattern::One(ValuePattern::Bound(p)) => {
                 bind::check_value(*p, operand, ctx).map_err(|e| Miss::Request(format!("operand `{operand}`: {e}")))?;
+                given.push((*p, operand.clone()));
             }
             OperandPattern::One(p) if p.matches(operand) => {}
             OperandPattern::One(_) => {
@@ -531,10 +540,12 @@ fn denies(d: &DenyArg, rule: &AllowRule, occ: &Occurrence) -> bool {
     let value = occ.value.as_deref().unwrap_or_default();
     match &spec.pattern {
         // Capabilities compare as the engine compares them.
-        Some(ValuePattern::Bound(Placeholder::CapAdd | Placeholder::CapDrop)) => match pattern {
-            ValuePattern::Exact(v) => bind::capability(v) == bind::capability(value),
-            other => other.matches(&bind::capability(value)),
-        },
+        Some(ValuePattern::Bound(Placeholder::CapAdd | Placeholder::CapDrop | Placeholder::CapDropEach)) => {
+            match pattern {
+                ValuePattern::Exact(v) => bind::capability(v) == bind::capability(value),
+                other => other.matches(&bind::capability(value)),
+            }
+        }
         _ => match pattern {
             ValuePattern::Path(_) => value.starts_with('/') && pattern.matches(&crate::fsutil::lexical(value)),
             other => other.matches(value),
