@@ -12,3 +12,7 @@ cargo test --workspace --locked
 
 echo "== docker-compatible plugin logic (host-side unit tests)" >&2
 (cd plugins && cargo test --locked -p alca-docker-compat)
+
+echo "== example plugins' own unit tests (JavaScript, Python)" >&2
+(cd plugins/examples/docker-js && npm test --silent)
+(cd plugins/examples/containerd-py && python3 -m unittest discover -s tests)
