@@ -6,6 +6,7 @@
 mod support;
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use support::{TestEnv, test_plugin};
 
@@ -322,4 +323,79 @@ fn the_compiled_cache_is_kept_clean() {
     env.ok(&["plugin", "remove", "hostile"]);
     assert!(!stale.exists(), "other engines' entries are removed");
     assert!(!entries().iter().any(|e| e.starts_with(&sha)), "the removed plugin's entries are gone: {:?}", entries());
+}
+
+/// On a terminal, install asks; `n` (or anything but yes) refuses, `y`
+/// installs. The terminal is a pseudo-terminal from util-linux `script`.
+#[test]
+fn consent_is_asked_on_a_terminal() {
+    use std::io::Write;
+    let env = TestEnv::new();
+    let src = source(&env, "src");
+    let on_terminal = |answer: &str| -> String {
+        let alca = env.alca(&["plugin", "install", &path(&src)]);
+        let mut line = format!("{:?}", alca.get_program());
+        for a in alca.get_args() {
+            line.push(' ');
+            line.push_str(&format!("{a:?}"));
+        }
+        let mut script = Command::new("script");
+        script.args(["-qec", &line, "/dev/null"]).current_dir(&env.project);
+        for (k, v) in alca.get_envs() {
+            match v {
+                Some(v) => script.env(k, v),
+                None => script.env_remove(k),
+            };
+        }
+        let mut child = script
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("util-linux `script` runs alca on a pseudo-terminal");
+        let mut stdin = child.stdin.take().unwrap();
+        let answer = answer.to_string();
+        // Keep answering until alca has read it (it asks once the plugin is compiled).
+        let typist = std::thread::spawn(move || {
+            for _ in 0..200 {
+                if stdin.write_all(answer.as_bytes()).and_then(|()| stdin.flush()).is_err() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(300));
+            }
+        });
+        let out = child.wait_with_output().unwrap();
+        drop(typist);
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+    };
+    let refused = on_terminal("n");
+    assert!(refused.contains("with this grant?"), "{refused}");
+    assert!(refused.contains("you did not consent"), "{refused}");
+    assert!(!installed_dir(&env).join("consent.json").exists());
+    let agreed = on_terminal("y");
+    assert!(agreed.contains("Installed plugin `hostile`"), "{agreed}");
+    assert!(installed_dir(&env).join("consent.json").exists());
+}
+
+/// `alca plugin list | head`: a reader that went away ends alca quietly.
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    use std::os::fd::FromRawFd;
+    let env = TestEnv::new();
+    for args in [&["plugin", "list"][..], &["plugin", "list", "--json"], &["plugin", "info", "docker"]] {
+        let mut fds = [0; 2];
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        // SAFETY: both descriptors were just created by pipe(2) and are ours.
+        unsafe { libc::close(fds[0]) };
+        let write_end = unsafe { std::os::fd::OwnedFd::from_raw_fd(fds[1]) };
+        let out = env
+            .alca(args)
+            .stdout(std::process::Stdio::from(write_end))
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
 }

@@ -1,6 +1,19 @@
 //! How alca talks to people: progress on stderr, results on stdout, errors
 //! with a hint, JSON when asked.
 
+/// `println!`, except that a reader that went away (`alca plugin list |
+/// head`) ends alca quietly instead of making it fail to print.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout(), $($arg)*)
+            && e.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            std::process::exit(0);
+        }
+    }};
+}
+
 use alca_core::Error;
 use alca_core::ops::{PluginReport, StatusReport};
 use alca_core::plugin::text;
@@ -64,56 +77,56 @@ pub fn error(e: &Error) {
 
 pub fn json<T: serde::Serialize>(value: &T) {
     match serde_json::to_string_pretty(value) {
-        Ok(text) => println!("{text}"),
+        Ok(text) => out!("{text}"),
         Err(e) => eprintln!("error: cannot render JSON: {e}"),
     }
 }
 
 pub fn status(r: &StatusReport) {
-    println!("Project:   {}", r.project_root.display());
-    println!("Config:    {}", r.config_path.display());
+    out!("Project:   {}", r.project_root.display());
+    out!("Config:    {}", r.config_path.display());
     if let Some(rt) = &r.runtime {
         match &rt.version {
-            Some(v) => println!("Runtime:   {} {v} (plugin `{}`)", rt.name, rt.id),
-            None => println!("Runtime:   {} (plugin `{}`)", rt.name, rt.id),
+            Some(v) => out!("Runtime:   {} {v} (plugin `{}`)", rt.name, rt.id),
+            None => out!("Runtime:   {} (plugin `{}`)", rt.name, rt.id),
         }
     }
     let Some(state) = &r.state else {
-        println!("Sandbox:   not created yet");
-        println!();
-        println!("Run `alca up` to create it.");
+        out!("Sandbox:   not created yet");
+        out!();
+        out!("Run `alca up` to create it.");
         return;
     };
-    println!("Project ID: {}", state.project_id);
+    out!("Project ID: {}", state.project_id);
     match &r.container {
         None => {
-            println!("Container: {} (not created)", state.container_name);
-            println!();
-            println!("Run `alca up` to create it.");
+            out!("Container: {} (not created)", state.container_name);
+            out!();
+            out!("Run `alca up` to create it.");
         }
         Some(c) => {
-            println!("Container: {} ({})", c.name, c.state);
-            println!("  ID:      {}", c.id);
-            println!("  Image:   {}", c.image);
+            out!("Container: {} ({})", c.name, c.state);
+            out!("  ID:      {}", c.id);
+            out!("  Image:   {}", c.image);
             if let Some(started) = &c.started_at {
-                println!("  Started: {started}");
+                out!("  Started: {started}");
             }
             if !c.ip_addresses.is_empty() {
-                println!("  IP:      {}", c.ip_addresses.join(", "));
+                out!("  IP:      {}", c.ip_addresses.join(", "));
             }
             if !r.drift.is_empty() {
-                println!();
-                println!("The configuration changed since the container was created:");
+                out!();
+                out!("The configuration changed since the container was created:");
                 for d in &r.drift {
-                    println!("  {d}");
+                    out!("  {d}");
                 }
-                println!("Run `alca down` and `alca up` to apply it.");
+                out!("Run `alca down` and `alca up` to apply it.");
             }
-            println!();
+            out!();
             if c.running {
-                println!("Run `alca run <command>` to execute commands in it.");
+                out!("Run `alca run <command>` to execute commands in it.");
             } else {
-                println!("Run `alca up` to start it.");
+                out!("Run `alca up` to start it.");
             }
         }
     }
@@ -122,13 +135,13 @@ pub fn status(r: &StatusReport) {
 pub fn plugins(list: &[PluginReport]) {
     for (i, p) in list.iter().enumerate() {
         if i > 0 {
-            println!();
+            out!();
         }
         if let Some(problem) = &p.problem {
-            println!("{}  ({}) {}", p.id, p.status, safe(&p.source));
-            println!("  not loaded: {}", safe(problem));
+            out!("{}  ({}) {}", p.id, p.status, safe(&p.source));
+            out!("  not loaded: {}", safe(problem));
             if let Some(hint) = &p.hint {
-                println!("  hint: {}", safe(hint));
+                out!("  hint: {}", safe(hint));
             }
             continue;
         }
@@ -136,31 +149,31 @@ pub fn plugins(list: &[PluginReport]) {
             "built-in" => "built-in".to_string(),
             status => format!("{status}, {}", safe(&p.source)),
         };
-        println!("{}  {} {} ({origin})", p.id, safe(&p.name), safe(&p.version));
+        out!("{}  {} {} ({origin})", p.id, safe(&p.name), safe(&p.version));
         if !p.description.is_empty() {
-            println!("  {}", safe(&p.description));
+            out!("  {}", safe(&p.description));
         }
         if let Some(api) = &p.api {
-            println!("  implements alca:runtime@{api}");
+            out!("  implements alca:runtime@{api}");
         }
         if let Some(sha) = &p.component_sha256 {
             let when = p.installed_at.as_deref().map(|t| format!(", consented {t}")).unwrap_or_default();
-            println!("  component sha256 {sha}{when}");
+            out!("  component sha256 {sha}{when}");
         }
         if let Some(a) = &p.availability {
             match (a.available, &a.version) {
-                (true, Some(v)) => println!("  available: {}", safe(v)),
-                (true, None) => println!("  available"),
+                (true, Some(v)) => out!("  available: {}", safe(v)),
+                (true, None) => out!("  available"),
                 (false, _) => {
-                    println!("  not available: {}", safe(a.reason.as_deref().unwrap_or("it did not say why")));
+                    out!("  not available: {}", safe(a.reason.as_deref().unwrap_or("it did not say why")));
                     if let Some(h) = &a.hint {
-                        println!("    hint: {}", safe(h));
+                        out!("    hint: {}", safe(h));
                     }
                 }
             }
         }
         for line in grant(p) {
-            println!("{line}");
+            out!("{line}");
         }
     }
 }
@@ -310,20 +323,20 @@ pub fn plugin_test(r: &alca_core::ops::TestReport) {
 
 /// `alca plugin new`: what was made, and the loop that follows.
 pub fn plugin_new(r: &alca_core::ops::NewReport) {
-    println!("Created the {} plugin `{}` in {}:", r.lang, r.id, r.dir.display());
+    out!("Created the {} plugin `{}` in {}:", r.lang, r.id, r.dir.display());
     for f in &r.files {
-        println!("  {f}");
+        out!("  {f}");
     }
     if let Some(sdk) = &r.sdk {
-        println!("SDK: alca-plugin-sdk from {sdk}");
+        out!("SDK: alca-plugin-sdk from {sdk}");
     }
-    println!("Building needs {}.", r.lang.toolchain());
-    println!();
-    println!("Next:");
-    println!("  cd {}", r.shown);
-    println!("  alca plugin build                    # {}", r.build.join(", then "));
-    println!("  alca plugin test . --image <IMAGE>   # conformance checks on the real engine");
-    println!("  alca plugin install .");
+    out!("Building needs {}.", r.lang.toolchain());
+    out!();
+    out!("Next:");
+    out!("  cd {}", r.shown);
+    out!("  alca plugin build                    # {}", r.build.join(", then "));
+    out!("  alca plugin test . --image <IMAGE>   # conformance checks on the real engine");
+    out!("  alca plugin install .");
 }
 
 /// `alca plugin build`: the component, its size and digest, and what next.
@@ -336,12 +349,12 @@ pub fn plugin_build(r: &alca_core::ops::BuildReport) {
     } else {
         format!(" ({:.1} MiB)", kib / 1024.0)
     };
-    println!("✓ Built plugin `{}` in {:.1}s", r.id, r.duration.as_secs_f64());
-    println!("  component: {}", r.component.display());
-    println!("  size:      {} bytes{size}", r.size);
-    println!("  sha256:    {}", r.sha256);
-    println!();
-    println!("Next: alca plugin test {} --image <IMAGE>, then alca plugin install {}", r.shown, r.shown);
+    out!("✓ Built plugin `{}` in {:.1}s", r.id, r.duration.as_secs_f64());
+    out!("  component: {}", r.component.display());
+    out!("  size:      {} bytes{size}", r.size);
+    out!("  sha256:    {}", r.sha256);
+    out!();
+    out!("Next: alca plugin test {} --image <IMAGE>, then alca plugin install {}", r.shown, r.shown);
 }
 
 /// A failed `alca plugin new` or `build`: the error and what to do.

@@ -190,7 +190,10 @@ impl PluginError {
     /// What the user can do about it.
     pub fn hint(&self) -> Option<String> {
         Some(match self {
-            PluginError::Load { .. } => "reinstall the plugin, or check that it was built for alca:runtime@0.1.0 (`alca plugin list` shows what is installed)".into(),
+            PluginError::Load { .. } => format!(
+                "reinstall the plugin (`alca plugin install <its source>`), or check that it was built for a supported contract ({}); `alca plugin list` shows what is installed",
+                compat::supported()
+            ),
             PluginError::Trap { plugin, .. } | PluginError::Poisoned { plugin, .. } => format!(
                 "this is a bug in the `{plugin}` plugin; run with `-v` to see its log and report it to its author"
             ),
