@@ -45,7 +45,7 @@ enum Command {
     },
     /// Stop and remove the project's sandbox container
     Down,
-    /// Inspect runtime plugins and their grants
+    /// Manage runtime plugins: list, install, remove; write, build and test your own
     Plugin {
         #[command(subcommand)]
         command: PluginCommand,
