@@ -471,7 +471,8 @@ pub fn selector_text(s: &container::LabelSelector) -> String {
     }
 }
 
-/// Every capability Linux defines (`include/uapi/linux/capability.h`).
+/// Every capability Linux defines, in the kernel's order: a capability's number
+/// is its index (`include/uapi/linux/capability.h`).
 pub const LINUX_CAPABILITIES: &[&str] = &[
     "CHOWN",
     "DAC_OVERRIDE",
