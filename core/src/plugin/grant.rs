@@ -439,9 +439,11 @@ fn match_rule<'m>(rule: &AllowRule, deny: &'m [DenyArg], args: &[String], ctx: &
     }
 }
 
-/// Operands bound to a placeholder are added to `given`: a `creates` or
-/// `lists` rule may express a field by an operand (`{label-filter}`,
-/// `{entrypoint}`) as well as by an option.
+/// Operands bound to `{label-filter}` are added to `given`: ctr takes its
+/// listing filter as an operand. No other placeholder counts as expressed
+/// when it is an operand: a capability drop or a network written where the
+/// engine reads an image or a command would satisfy the completeness check
+/// of a `creates` rule without the engine ever applying it.
 fn match_operands(
     patterns: &[OperandPattern],
     operands: &[String],
@@ -466,7 +468,9 @@ fn match_operands(
         match pattern {
             OperandPattern::One(ValuePattern::Bound(p)) => {
                 bind::check_value(*p, operand, ctx).map_err(|e| Miss::Request(format!("operand `{operand}`: {e}")))?;
-                given.push((*p, operand.clone()));
+                if *p == Placeholder::LabelFilter {
+                    given.push((*p, operand.clone()));
+                }
             }
             OperandPattern::One(p) if p.matches(operand) => {}
             OperandPattern::One(_) => {

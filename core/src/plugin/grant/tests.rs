@@ -459,3 +459,26 @@ fn builtin_grants_touch_only_the_requested_containers() {
         }
     }
 }
+
+/// A hostile manifest cannot satisfy a `creates` rule's completeness with
+/// a placeholder written as an operand, where the engine reads an image or
+/// a command instead of a capability drop.
+#[test]
+fn operands_do_not_express_what_only_options_do() {
+    let m = manifest(
+        r#"
+[[programs]]
+name = "docker"
+allow = [
+  { args = ["container", "create"], interspersed = false, creates = true, options = ["--name={name}", "--cap-add={cap-add}", "--cpus={cpus}", "--memory={memory}"], operands = ["{image}", "{cap-drop}", "{command...}"] },
+]
+"#,
+    );
+    let s = spec();
+    let mut args = v(&["container", "create", "--name", &s.name, "--cpus", "1.5", "--memory", "2147483648b", "--"]);
+    args.push(s.image.clone());
+    args.push("ALL".into());
+    args.extend(s.command.iter().cloned());
+    let e = check(&m, "docker", &args, &[], Use::Spawn, &create_ctx()).map(drop).unwrap_err().to_string();
+    assert!(e.contains("drop capability ALL"), "{e}");
+}
