@@ -14,12 +14,6 @@ pub struct KeyValue {
     pub value: String,
 }
 
-impl KeyValue {
-    pub fn new(key: impl Into<String>, value: impl Into<String>) -> KeyValue {
-        KeyValue { key: key.into(), value: value.into() }
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MountKind {
     Bind,
@@ -106,22 +100,6 @@ pub enum ContainerState {
     Unknown,
 }
 
-impl ContainerState {
-    /// `running`, `exited`...
-    pub fn name(self) -> &'static str {
-        match self {
-            ContainerState::Created => "created",
-            ContainerState::Running => "running",
-            ContainerState::Paused => "paused",
-            ContainerState::Restarting => "restarting",
-            ContainerState::Removing => "removing",
-            ContainerState::Exited => "exited",
-            ContainerState::Dead => "dead",
-            ContainerState::Unknown => "unknown",
-        }
-    }
-}
-
 /// A container as the runtime reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContainerInfo {
@@ -134,13 +112,6 @@ pub struct ContainerInfo {
     pub created_at: Option<String>,
     pub started_at: Option<String>,
     pub ip_addresses: Vec<String>,
-}
-
-impl ContainerInfo {
-    /// The value of label `key`, if the container carries it.
-    pub fn label(&self, key: &str) -> Option<&str> {
-        self.labels.iter().find(|kv| kv.key == key).map(|kv| kv.value.as_str())
-    }
 }
 
 /// Containers carrying label `key` (with `value`, if given).
@@ -194,28 +165,6 @@ pub struct Features {
     pub read_only_mounts: bool,
     pub fractional_cpus: bool,
     pub port_host_ip: bool,
-}
-
-impl Features {
-    /// The names of the features present, as the contract spells them.
-    pub fn names(&self) -> Vec<&'static str> {
-        [
-            (self.ports, "ports"),
-            (self.resource_limits, "resource-limits"),
-            (self.capabilities, "capabilities"),
-            (self.restart_policy, "restart-policy"),
-            (self.named_networks, "named-networks"),
-            (self.volumes, "volumes"),
-            (self.tmpfs, "tmpfs"),
-            (self.init, "init"),
-            (self.read_only_mounts, "read-only-mounts"),
-            (self.fractional_cpus, "fractional-cpus"),
-            (self.port_host_ip, "port-host-ip"),
-        ]
-        .into_iter()
-        .filter_map(|(on, name)| on.then_some(name))
-        .collect()
-    }
 }
 
 /// What a plugin says about itself.
