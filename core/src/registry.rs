@@ -71,7 +71,7 @@ impl Registry {
                         });
                     }
                 }
-                Ok(Some(consent)) => match from_consent(&d, &id, &consent) {
+                Ok(Some(consent)) => match from_consent(&d, &id, consent) {
                     Ok(source) => registry.sources.push(source),
                     Err(reason) => {
                         registry.problems.push(format!("plugin `{id}` is not loaded: {reason}"));
@@ -117,7 +117,7 @@ impl Registry {
 
 /// The installed plugin `consent` describes, if its files are still what
 /// the user consented to.
-fn from_consent(dir: &Path, id: &str, consent: &Consent) -> Result<PluginSource, String> {
+fn from_consent(dir: &Path, id: &str, consent: Consent) -> Result<PluginSource, String> {
     if consent.id != id {
         return Err(format!("its consent record names plugin `{}`", consent.id));
     }
@@ -145,6 +145,6 @@ fn from_consent(dir: &Path, id: &str, consent: &Consent) -> Result<PluginSource,
         manifest: Arc::new(manifest),
         component: ComponentSource::File(version_dir.join(&consent.component)),
         origin: Origin::Installed(manifest_path),
-        consented_sha256: Some(consent.component_sha256.clone()),
+        consent: Some(Arc::new(consent)),
     })
 }

@@ -115,7 +115,7 @@ pub async fn install_prepare(alca: &Alca, path: &Path, sha256: Option<&str>) -> 
         .map_err(|_| install_error(&source, "its alca-plugin.toml is not UTF-8 text", None))?;
     let manifest = Manifest::parse(&text, &manifest_path.display().to_string())
         .map_err(|e| install_error(&source, e.to_string(), Some("fix the manifest (docs/plugins/manifest.md)")))?;
-    if crate::plugin::PluginSource::builtins().iter().any(|b| b.id() == manifest.id) {
+    if alca.registry.get(&manifest.id).is_some_and(|s| matches!(s.origin, crate::plugin::Origin::Builtin)) {
         return Err(install_error(
             &source,
             format!("`{}` is the id of a built-in plugin", manifest.id),
@@ -300,7 +300,8 @@ pub async fn prune_cache(alca: &Alca, drop: &[String]) -> usize {
     // Installed plugins as they are on disk now, not as alca saw them when
     // it started.
     let registry = crate::registry::Registry::load(alca.dirs.plugins().as_deref());
-    let used: Vec<String> = registry.installed().filter_map(|s| s.consented_sha256.clone()).collect();
+    let used: Vec<String> =
+        registry.installed().filter_map(|s| s.consent.as_ref().map(|c| c.component_sha256.clone())).collect();
     let drop: Vec<String> = drop.iter().filter(|d| !used.contains(d)).cloned().collect();
     cache::prune(&dir, &drop, host.engine())
 }

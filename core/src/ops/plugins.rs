@@ -3,7 +3,6 @@
 
 use serde::Serialize;
 
-use crate::installed;
 use crate::plugin::{Origin, PluginSource};
 use crate::{Alca, Error};
 
@@ -128,7 +127,7 @@ pub fn manifest_report(alca: &Alca, manifest: &std::sync::Arc<crate::plugin::Man
         manifest: manifest.clone(),
         component: crate::plugin::ComponentSource::Static(&[]),
         origin: Origin::Directory(std::path::PathBuf::new()),
-        consented_sha256: None,
+        consent: None,
     };
     report(alca, &source)
 }
@@ -137,13 +136,7 @@ fn report(alca: &Alca, s: &PluginSource) -> PluginReport {
     let path = std::env::var_os("PATH");
     let m = &s.manifest;
     let limits = alca.settings.limits_for(&m.id);
-    let consent = match &s.origin {
-        Origin::Installed(manifest) => manifest
-            .parent()
-            .and_then(|version_dir| version_dir.parent())
-            .and_then(|dir| installed::read_consent(dir).ok().flatten()),
-        _ => None,
-    };
+    let consent = s.consent.as_deref();
     PluginReport {
         id: m.id.clone(),
         name: m.name.clone(),
@@ -162,9 +155,9 @@ fn report(alca: &Alca, s: &PluginSource) -> PluginReport {
         .into(),
         problem: None,
         hint: None,
-        api: consent.as_ref().map(|c| c.api.clone()),
-        component_sha256: s.consented_sha256.clone(),
-        installed_at: consent.map(|c| c.consented_at),
+        api: consent.map(|c| c.api.clone()),
+        component_sha256: consent.map(|c| c.component_sha256.clone()),
+        installed_at: consent.map(|c| c.consented_at.clone()),
         availability: None,
         memory_mib: limits.memory_mib.unwrap_or(m.limits.memory_mib),
         cpu_ms: limits.cpu_ms.unwrap_or(m.limits.cpu_ms),

@@ -97,9 +97,9 @@ pub struct PluginSource {
     pub manifest: Arc<Manifest>,
     pub component: ComponentSource,
     pub origin: Origin,
-    /// For an installed plugin: the component's sha256 the user consented
-    /// to. Any other component is refused.
-    pub consented_sha256: Option<String>,
+    /// For an installed plugin: what the user consented to. A component
+    /// with another sha256 is refused.
+    pub consent: Option<Arc<crate::installed::Consent>>,
 }
 
 impl PluginSource {
@@ -118,7 +118,7 @@ impl PluginSource {
                     manifest: Arc::new(Manifest { origin, ..m }),
                     component: ComponentSource::Static(wasm),
                     origin: Origin::Builtin,
-                    consented_sha256: None,
+                    consent: None,
                 }
             })
             .collect()
@@ -149,7 +149,7 @@ impl PluginSource {
             manifest: Arc::new(manifest),
             component: ComponentSource::File(component),
             origin: Origin::Directory(path),
-            consented_sha256: None,
+            consent: None,
         })
     }
 }
@@ -382,7 +382,7 @@ impl PluginHost {
         let load_err = |message: String| PluginError::Load { plugin: plugin.clone(), message };
         let bytes = Self::bytes(source)?;
         let sha256 = cache::sha256_hex(&bytes);
-        if let Some(consented) = &source.consented_sha256
+        if let Some(consented) = source.consent.as_ref().map(|c| &c.component_sha256)
             && *consented != sha256
         {
             return Err(load_err(format!(
