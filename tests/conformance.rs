@@ -6,37 +6,8 @@ mod support;
 
 use support::{Run, TestEnv, require_engine, rogue_plugin, test_image};
 
-/// Every check of the suite, in order (core's `ops::CHECKS`).
-const CHECKS: &[&str] = &[
-    "load",
-    "info",
-    "detect",
-    "image-exists",
-    "image-exists-missing",
-    "create",
-    "inspect-created",
-    "start",
-    "list-containers",
-    "list-containers-other",
-    "exec",
-    "exec-environment",
-    "exec-writes-mount",
-    "exec-overrides",
-    "exec-plan",
-    "features-capabilities",
-    "features-read-only-mounts",
-    "features-tmpfs",
-    "features-resource-limits",
-    "stop",
-    "list-containers-stopped",
-    "stop-stopped",
-    "start-missing",
-    "create-conflict",
-    "remove",
-    "remove-removed",
-    "inspect-missing",
-    "cleanup",
-];
+/// Every check of the suite, in the order core declares them.
+use alca_core::ops::CHECKS;
 
 /// The suite's containers still known to `engine`.
 fn leftovers(engine: &str, name: &str) -> Vec<String> {
