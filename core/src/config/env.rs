@@ -1,9 +1,8 @@
 //! `envs`: environment variables of the container.
 
 use serde::{Deserialize, Serialize};
-use toml::Spanned;
 
-use super::{ConfigError, Source};
+use super::raw::{EnvTable, StringOrTable};
 
 /// Variables alca passes from the host unless the config says otherwise;
 /// refreshed on every `alca run`.
@@ -47,60 +46,28 @@ impl EnvVar {
     }
 }
 
-pub(super) fn parse(src: &Source<'_>, key: &Spanned<String>, v: &Spanned<toml::Value>) -> Result<EnvVar, ConfigError> {
-    let name = key.get_ref();
+/// One entry of `envs`; errors are plain text, prefixed `envs.NAME`.
+pub(super) fn parse(name: &str, v: &StringOrTable<EnvTable>) -> Result<EnvVar, String> {
     if name.is_empty() || name.contains(['=', '\0']) || name.chars().any(char::is_whitespace) {
-        return Err(src.error(key.span(), format!("envs: {name:?} is not a valid variable name")));
+        return Err(format!("envs: {name:?} is not a valid variable name"));
     }
-    let (text, override_on_enter) = match v.get_ref() {
-        toml::Value::String(s) => (s.clone(), false),
-        toml::Value::Table(t) => {
-            if let Some(unknown) = t.keys().find(|k| !matches!(k.as_str(), "value" | "override_on_enter")) {
-                return Err(src.error(
-                    v.span(),
-                    format!("envs.{name}: unknown key `{unknown}` (expected `value` and `override_on_enter`)"),
-                ));
-            }
-            let value = match t.get("value") {
-                Some(toml::Value::String(s)) => s.clone(),
-                None => String::new(),
-                Some(other) => {
-                    return Err(
-                        src.error(v.span(), format!("envs.{name}.value: expected a string, got {}", other.type_str()))
-                    );
-                }
-            };
-            let ooe = match t.get("override_on_enter") {
-                None => false,
-                Some(toml::Value::Boolean(b)) => *b,
-                Some(other) => {
-                    return Err(src.error(
-                        v.span(),
-                        format!("envs.{name}.override_on_enter: expected true or false, got {}", other.type_str()),
-                    ));
-                }
-            };
-            (value, ooe)
-        }
-        other => {
-            return Err(
-                src.error(v.span(), format!("envs.{name}: expected a string or a table, got {}", other.type_str()))
-            );
-        }
+    let (text, override_on_enter) = match v {
+        StringOrTable::String(s) => (s.clone(), false),
+        StringOrTable::Table(t) => (
+            t.value.as_ref().map(|v| v.get().clone()).unwrap_or_default(),
+            t.override_on_enter.as_ref().is_some_and(|o| *o.get()),
+        ),
     };
     let value = match whole_reference(&text) {
         Some(var) => EnvValue::Host(var.to_string()),
         None if text.contains("${") => {
-            return Err(src.error(
-                v.span(),
-                format!(
-                    "envs.{name}: `${{...}}` must be the whole value (e.g. \"${{HOME}}\"); {text:?} mixes it with text"
-                ),
+            return Err(format!(
+                "envs.{name}: `${{...}}` must be the whole value (e.g. \"${{HOME}}\"); {text:?} mixes it with text"
             ));
         }
         None => EnvValue::Literal(text),
     };
-    Ok(EnvVar { name: name.clone(), value, override_on_enter })
+    Ok(EnvVar { name: name.to_string(), value, override_on_enter })
 }
 
 /// `NAME` if `text` is exactly `${NAME}`.

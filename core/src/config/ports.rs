@@ -13,9 +13,8 @@ use std::fmt;
 use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
-use toml::Spanned;
 
-use super::{ConfigError, Source};
+use super::raw::{PortTable, Sp, StringOrTable};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -62,14 +61,12 @@ impl fmt::Display for PortConfig {
     }
 }
 
-/// `network.ports[i]`, errors prefixed `network: ports[i]: `.
-pub(super) fn parse(src: &Source<'_>, i: usize, v: &Spanned<toml::Value>) -> Result<PortConfig, ConfigError> {
-    let parsed = match v.get_ref() {
-        toml::Value::String(s) => parse_string(s),
-        toml::Value::Table(t) => parse_table(t),
-        other => Err(format!("expected a string or a table, got {}", other.type_str())),
-    };
-    parsed.map_err(|m| src.error(v.span(), format!("network: ports[{i}]: {m}")))
+/// One entry of `network.ports` (the caller locates and prefixes errors).
+pub(super) fn parse(v: &StringOrTable<PortTable>) -> Result<PortConfig, String> {
+    match v {
+        StringOrTable::String(s) => parse_string(s),
+        StringOrTable::Table(t) => parse_table(t),
+    }
 }
 
 /// `[hostIp:]hostPort:containerPort[/proto]` or `containerPort`.
@@ -110,32 +107,17 @@ fn parse_string(s: &str) -> Result<PortConfig, String> {
     Ok(PortConfig { host_ip, host_port, container_port, protocol })
 }
 
-/// `{ port, hostPort, hostIp, protocol }`.
-fn parse_table(t: &toml::Table) -> Result<PortConfig, String> {
-    if let Some(unknown) = t.keys().find(|k| !matches!(k.as_str(), "port" | "hostPort" | "hostIp" | "protocol")) {
-        return Err(format!("unknown key `{unknown}` (expected `port`, `hostPort`, `hostIp`, `protocol`)"));
-    }
-    let port = match t.get("port") {
-        Some(toml::Value::Integer(n)) => *n,
-        _ => return Err("port is required and must be an integer".into()),
+/// `{ port, hostPort, hostIp, protocol }` (keys and types checked by serde).
+fn parse_table(t: &PortTable) -> Result<PortConfig, String> {
+    let text = |v: &Option<Sp<String>>| v.as_ref().map(|s| s.get().clone()).unwrap_or_default();
+    let (ip, proto) = (text(&t.host_ip), text(&t.protocol));
+    let container_port = in_range("port", *t.port.get())?;
+    let host_port = match t.host_port.as_ref().map(|p| *p.get()) {
+        None | Some(0) => container_port,
+        Some(n) => in_range("hostPort", n)?,
     };
-    let host_port = match t.get("hostPort") {
-        None => 0,
-        Some(toml::Value::Integer(n)) => *n,
-        Some(other) => return Err(format!("hostPort must be an integer, got {}", other.type_str())),
-    };
-    let text = |key: &str| match t.get(key) {
-        None => Ok(""),
-        Some(toml::Value::String(s)) => Ok(s.as_str()),
-        Some(other) => Err(format!("{key} must be a string, got {}", other.type_str())),
-    };
-    let ip = text("hostIp")?;
-    let proto = text("protocol")?;
-
-    let container_port = in_range("port", port)?;
-    let host_port = if host_port == 0 { container_port } else { in_range("hostPort", host_port)? };
-    let protocol = if proto.is_empty() { Protocol::Tcp } else { protocol(proto)? };
-    let host_ip = if ip.is_empty() { None } else { host_ip(ip)? };
+    let protocol = if proto.is_empty() { Protocol::Tcp } else { protocol(&proto)? };
+    let host_ip = if ip.is_empty() { None } else { host_ip(&ip)? };
     Ok(PortConfig { host_ip, host_port, container_port, protocol })
 }
 

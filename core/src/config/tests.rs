@@ -15,7 +15,7 @@ fn parse(text: &str) -> Result<Config, ConfigError> {
 }
 
 fn err(text: &str) -> String {
-    parse(text).unwrap_err().to_string()
+    parse(text).unwrap_err().short()
 }
 
 #[test]
@@ -78,10 +78,10 @@ enter = { command = ". ~/.profile;", append = false }
 
 #[test]
 fn errors_point_at_the_line_and_column() {
-    assert_eq!(
-        err("image = \"x\"\nsurprise = 1\n"),
-        "/proj/.alca.toml:2:1: unknown field `surprise`, expected one of `image`, `workdir`, `runtime`, `mounts`, `envs`, `commands`, `extends`, `includes`, `workdir_exclude`, `resources`, `network`, `caps`, `hooks`"
-    );
+    assert_eq!(err("image = \"x\"\nsurprise = 1\n"), "/proj/.alca.toml:2:1: unknown key `surprise`");
+    let e = parse("imge = \"x\"\n").unwrap_err();
+    assert_eq!(e.short(), "/proj/.alca.toml:1:1: unknown key `imge`");
+    assert!(e.help.as_deref().unwrap().starts_with("did you mean `image`?"), "{e:?}");
     let e = err("image = \"x\"\nmounts = [\"a:b:c:d\"]\n");
     assert!(e.starts_with("/proj/.alca.toml:2:11: mounts[0]: invalid mount"), "{e}");
     let e = err("image = \"x\"\nmounts = [\"a:/b:rx\"]\n");
@@ -101,22 +101,33 @@ fn required_and_invalid_values() {
     assert!(err("image = \"x\"\nruntime = \"Docker Desktop\"\n").contains("`runtime` must be"));
     assert!(err("image = \"x\"\nmounts = [\"a:relative\"]\n").contains("absolute path in the container"));
     assert!(err("image = \"x\"\nmounts = [\"a:/workspace\"]\n").contains("is the workdir"));
-    assert!(err("image = \"x\"\nmounts = [\"a:/x\", \"b:/x/\"]\n").contains("already used by mounts[0]"));
+    assert!(
+        err("image = \"x\"\nmounts = [\"a:/x\", \"b:/x/\"]\n").contains("mounts[1]: target \"/x\" is already mounted")
+    );
     assert!(err("image = \"x\"\nmounts = [\"$NOPE/a:/x\"]\n").contains("$NOPE is not set"));
     assert!(
         err("image = \"x\"\nmounts = [{ source = \"a\", target = \"/x\", exclude = [\"b\"] }]\n")
             .contains("`exclude` is not supported")
     );
-    assert!(err("image = \"x\"\nmounts = [{ source = \"a\" }]\n").contains("`target` is required"));
-    assert!(err("image = \"x\"\nmounts = [3]\n").contains("expected a string or a table"));
-    assert!(err("image = \"x\"\n[envs]\nA = 3\n").contains("expected a string or a table, got integer"));
-    assert!(err("image = \"x\"\n[commands]\nup = 3\n").contains("commands.up: expected a string or a table"));
+    assert!(err("image = \"x\"\nmounts = [{ source = \"a\" }]\n").ends_with("mounts[0]: missing key `target`"));
+    assert!(
+        err("image = \"x\"\nmounts = [3]\n")
+            .ends_with("mounts[0]: invalid type: integer `3`, expected a string or a table")
+    );
+    assert!(
+        err("image = \"x\"\n[envs]\nA = 3\n")
+            .ends_with("envs.A: invalid type: integer `3`, expected a string or a table")
+    );
+    assert!(
+        err("image = \"x\"\n[commands]\nup = 3\n")
+            .ends_with("commands.up: invalid type: integer `3`, expected a string or a table")
+    );
 }
 
 #[test]
 fn unimplemented_reference_keys_are_refused_by_name() {
-    for key in NOT_YET {
-        let text = format!("image = \"x\"\n{key} = []\n");
+    for key in ["workdir_exclude"] {
+        let text = format!("image = \"x\"\n{key} = [\"a\"]\n");
         let e = err(&text);
         assert!(e.contains(&format!("`{key}` is not supported by this version of alca yet")), "{e}");
         assert!(e.starts_with("/proj/.alca.toml:2:"), "{e}");
@@ -190,25 +201,27 @@ fn network_ports_errors_are_the_reference_texts_located() {
         (r#""0""#, "port 0 out of range 1-65535: invalid port"),
         (r#""65536:80""#, "port 65536 out of range 1-65535: invalid port"),
         (r#""-1""#, "port -1 out of range 1-65535: invalid port"),
-        ("{ hostPort = 80 }", "port is required and must be an integer"),
-        (r#"{ port = "80" }"#, "port is required and must be an integer"),
+        ("{ hostPort = 80 }", "network.ports[1]: missing key `port`"),
+        (r#"{ port = "80" }"#, r#"network.ports[1].port: invalid type: string "80", expected an integer"#),
         ("{ port = 70000 }", "port 70000 out of range 1-65535: invalid port"),
         ("{ port = 80, hostPort = -2 }", "hostPort -2 out of range 1-65535: invalid port"),
         (r#"{ port = 80, protocol = "TCP" }"#, r#"protocol "TCP" must be tcp or udp: invalid protocol"#),
         (r#"{ port = 80, hostIp = "[::1]" }"#, r#"hostIp "[::1]" is not a valid IP address: invalid host IP"#),
         // Stricter than the reference, which ignores these (an ignored
         // hostIp would publish on every interface).
-        ("{ port = 80, hostIp = 127 }", "hostIp must be a string, got integer"),
-        (r#"{ port = 80, hostPort = "80" }"#, "hostPort must be an integer, got string"),
+        ("{ port = 80, hostIp = 127 }", "network.ports[1].hostIp: invalid type: integer `127`, expected a string"),
         (
-            "{ port = 80, host_ip = \"127.0.0.1\" }",
-            "unknown key `host_ip` (expected `port`, `hostPort`, `hostIp`, `protocol`)",
+            r#"{ port = 80, hostPort = "80" }"#,
+            r#"network.ports[1].hostPort: invalid type: string "80", expected an integer"#,
         ),
-        ("true", "expected a string or a table, got boolean"),
+        ("{ port = 80, host_ip = \"127.0.0.1\" }", "network.ports[1]: unknown key `host_ip`"),
+        ("true", "network.ports[1]: invalid type: boolean `true`, expected a string or a table"),
         (r#""1:1""#, "1:1 publishes the same host port as ports[0] (1:1)"),
         (r#""127.0.0.1:1:2""#, "127.0.0.1:1:2 publishes the same host port as ports[0] (1:1)"),
     ] {
-        assert_eq!(port_err(value), format!("{at}{message}"), "{value}");
+        let at = if message.starts_with("network.") { "/proj/.alca.toml:3:" } else { at };
+        let got = port_err(value);
+        assert!(got.starts_with(at) && got.ends_with(message), "{value}: {got}");
     }
     // Different protocols or addresses do not clash.
     assert!(parse("image = \"x\"\nnetwork.ports = [\"1\", \"1/udp\"]\n").is_ok());
@@ -222,9 +235,9 @@ fn network_isolation_and_proxy_are_refused_by_name() {
         ("lan-access = []", 14, "`network.lan-access` rules are not supported by this version of alca yet"),
         ("lan-access = [\"10.0.0.0/8\"]", 14, "`network.lan-access` rules are not supported"),
         ("lan-access = [\"*\", \"10.0.0.1\"]", 14, "`network.lan-access` rules are not supported"),
-        ("lan-access = \"*\"", 14, "`network.lan-access` rules are not supported"),
+        ("lan-access = \"*\"", 14, "network.lan-access: invalid type: string \"*\", expected an array"),
         ("proxy = \"127.0.0.1:3128\"", 9, "`network.proxy` is not supported by this version of alca yet"),
-        ("surprise = 1", 1, "unknown field `surprise`, expected one of `ports`, `lan-access`, `proxy`"),
+        ("surprise = 1", 1, "network: unknown key `surprise`"),
     ] {
         let e = err(&format!("image = \"x\"\n[network]\n{text}\n"));
         assert!(e.starts_with(&format!("/proj/.alca.toml:3:{col}: ")), "{e}");
