@@ -77,6 +77,10 @@ pub enum Error {
     #[error("commands.up failed {}", match .code { Some(c) => format!("with exit code {c}"), None => "(killed by a signal)".into() })]
     SetupFailed { code: Option<i32>, output: String },
 
+    /// A hook of `[hooks]` failed.
+    #[error("{hook} hook failed ({}): {command}", match code { Some(c) => format!("exit status {c}"), None => "killed by a signal".into() })]
+    HookFailed { hook: &'static str, command: String, code: Option<i32> },
+
     /// The runtime cannot express settings the sandbox needs (checked
     /// against its `features` before anything is pulled or created).
     #[error("runtime `{runtime}` cannot express {}; alca did not create the container", fields.join("; "))]
@@ -140,6 +144,7 @@ impl Error {
                 "the sandboxed agent can create links in {}; alca refuses to follow one out of it. Remove the link, or name the real directory in `mounts`",
                 root.display()
             ),
+            Error::HookFailed { hook, .. } => format!("fix hooks.{hook} in .alca.toml (it runs on the host, in the project directory); the container is up"),
             Error::SetupFailed { .. } => "fix commands.up in .alca.toml (or what it depends on) and run `alca up` again; it is retried until it succeeds".into(),
             Error::Unsupported { from_config: true, .. } => "remove these settings from .alca.toml, or set `runtime` in .alca.toml to a runtime that supports them (the built-in `docker` and `podman` support all of them)".into(),
             Error::Unsupported { from_config: false, .. } => "set `runtime` in .alca.toml to a runtime that can (the built-in `docker` and `podman` can)".into(),

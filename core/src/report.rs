@@ -8,6 +8,10 @@ pub trait Reporter: Send + Sync {
     fn success(&self, message: &str);
     /// Something the user should know that does not stop the operation.
     fn warn(&self, message: &str);
+    /// Asks a yes/no question; `false` when nobody can answer (no terminal).
+    fn confirm(&self, _question: &str) -> bool {
+        false
+    }
 }
 
 /// Shows nothing.

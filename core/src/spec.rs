@@ -17,9 +17,9 @@ pub const LABEL_VERSION: &str = "alca.version";
 /// `sh` and `sleep` in the image.
 pub const KEEP_ALIVE: &[&str] = &["sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 86400 & wait $!; done"];
 
-/// Capabilities of the sandbox: none but the few that package managers and
-/// ordinary development need (the reference tool's defaults).
-pub const CAPS_ADD: &[&str] = &["CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "SETUID", "SETGID"];
+/// Capabilities of the sandbox by default: none but the few that package
+/// managers and ordinary development need (the reference tool's defaults).
+pub const CAPS_ADD: &[&str] = crate::config::DEFAULT_CAPS;
 
 fn kv(key: &str, value: impl Into<String>) -> container::KeyValue {
     container::KeyValue { key: key.to_string(), value: value.into() }
@@ -59,11 +59,11 @@ pub fn container_spec(
         user: None,
         entrypoint: None,
         command: KEEP_ALIVE.iter().map(|s| s.to_string()).collect(),
-        resources: container::Resources { cpus: None, memory_bytes: None },
-        capabilities: container::Capabilities {
-            drop: vec!["ALL".into()],
-            add: CAPS_ADD.iter().map(|s| s.to_string()).collect(),
+        resources: container::Resources {
+            cpus: config.resources.cpus,
+            memory_bytes: config.resources.memory_bytes,
         },
+        capabilities: container::Capabilities { drop: config.caps.drop.clone(), add: config.caps.add.clone() },
         restart: container::RestartPolicy::UnlessStopped,
         network: container::NetworkMode::Default,
         init: false,

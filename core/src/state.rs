@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::config::{Config, EnvVar, MountConfig, PortConfig};
+use crate::drift::Blueprint;
 use crate::error::Error;
 use crate::project::Project;
 
@@ -18,8 +18,9 @@ const FORMAT: u32 = 1;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct State {
-    /// State format version.
-    #[serde(default = "format_one")]
+    /// State format version; 0 for a state written by Alcatraz (the Go
+    /// tool), which has none.
+    #[serde(default)]
     pub format: u32,
     /// Random, made once; survives moves and renames of the project.
     pub project_id: String,
@@ -32,71 +33,21 @@ pub struct State {
     /// The container's id as the runtime reported it at creation.
     #[serde(default)]
     pub container_id: Option<String>,
-    /// What the container was created from (for drift detection).
+    /// What the container was created from (drift is the difference from
+    /// what the configuration asks for now).
     #[serde(default, deserialize_with = "lenient")]
-    pub config: Option<Snapshot>,
+    pub created_from: Option<Blueprint>,
     /// The container for which `commands.up` completed; until it matches the
     /// current container, `alca up` runs `commands.up` again.
     #[serde(default)]
     pub setup_done_for: Option<String>,
+    /// The configuration snapshot of a state written by Alcatraz (read to
+    /// adopt its container; never written).
+    #[serde(default, rename = "config", skip_serializing)]
+    pub alcatraz_config: Option<serde_json::Value>,
 }
 
-/// The parts of the configuration baked into a container at creation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Snapshot {
-    pub image: String,
-    pub workdir: String,
-    pub mounts: Vec<MountConfig>,
-    pub envs: Vec<EnvVar>,
-    pub up: Option<String>,
-    /// `network.ports` (absent from snapshots written before alca had them).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub ports: Vec<PortConfig>,
-}
-
-impl Snapshot {
-    pub fn of(config: &Config) -> Snapshot {
-        Snapshot {
-            image: config.image.clone(),
-            workdir: config.workdir.clone(),
-            mounts: config.mounts.clone(),
-            envs: config.envs.clone(),
-            up: config.commands.up.as_ref().map(|c| c.command.clone()),
-            ports: config.ports.clone(),
-        }
-    }
-
-    /// What differs between the container's configuration and `now`, as
-    /// short human lines (empty when nothing does).
-    pub fn changes(&self, now: &Snapshot) -> Vec<String> {
-        let mut out = Vec::new();
-        if self.image != now.image {
-            out.push(format!("image: {} → {}", self.image, now.image));
-        }
-        if self.workdir != now.workdir {
-            out.push(format!("workdir: {} → {}", self.workdir, now.workdir));
-        }
-        if self.mounts != now.mounts {
-            out.push("mounts changed".into());
-        }
-        if self.envs != now.envs {
-            out.push("envs changed".into());
-        }
-        if self.up != now.up {
-            out.push("commands.up changed".into());
-        }
-        if self.ports != now.ports {
-            let list = |ports: &[PortConfig]| {
-                let all: Vec<String> = ports.iter().map(|p| format!("\"{p}\"")).collect();
-                format!("[{}]", all.join(", "))
-            };
-            out.push(format!("network.ports: {} → {}", list(&self.ports), list(&now.ports)));
-        }
-        out
-    }
-}
-
-fn format_one() -> u32 {
+fn format_current() -> u32 {
     FORMAT
 }
 
@@ -106,10 +57,90 @@ fn runtime_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Erro
     Ok(v.map(|s| s.to_ascii_lowercase()).filter(|s| !s.is_empty()))
 }
 
-/// A snapshot alca cannot read (e.g. Alcatraz's) means "unknown", not "broken".
-fn lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Snapshot>, D::Error> {
+/// A record alca cannot read means "unknown", not "broken".
+fn lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Blueprint>, D::Error> {
     let v = serde_json::Value::deserialize(d)?;
     Ok(serde_json::from_value(v).ok())
+}
+
+/// Alcatraz's configuration snapshot (Go field names, §3.2 of the
+/// reference) as `.alca.toml` text, to know what its container was created
+/// from. `None` when it holds something alca cannot express.
+pub fn alcatraz_config_toml(v: &serde_json::Value) -> Option<String> {
+    use serde_json::Value;
+    let s = |v: &Value| v.as_str().filter(|s| !s.is_empty()).map(|s| toml::Value::String(s.to_string()));
+    let mut t = toml::Table::new();
+    t.insert("image".into(), s(v.get("Image")?)?);
+    if let Some(w) = v.get("Workdir").and_then(s) {
+        t.insert("workdir".into(), w);
+    }
+    if v.get("WorkdirExclude").and_then(Value::as_array).is_some_and(|a| !a.is_empty()) {
+        return None;
+    }
+    let mut mounts = Vec::new();
+    // Index 0 is the project (source "."), which alca mounts itself.
+    for m in v.get("Mounts").and_then(Value::as_array).into_iter().flatten().skip(1) {
+        if m.get("exclude").and_then(Value::as_array).is_some_and(|a| !a.is_empty()) {
+            return None;
+        }
+        let mut mt = toml::Table::new();
+        mt.insert("source".into(), s(m.get("source")?)?);
+        mt.insert("target".into(), s(m.get("target")?)?);
+        mt.insert("readonly".into(), toml::Value::Boolean(m.get("readonly").and_then(Value::as_bool) == Some(true)));
+        mounts.push(toml::Value::Table(mt));
+    }
+    t.insert("mounts".into(), toml::Value::Array(mounts));
+    if let Some(up) = v.pointer("/Commands/up/command").or_else(|| v.pointer("/Commands/up")).and_then(s) {
+        let mut c = toml::Table::new();
+        c.insert("up".into(), up);
+        t.insert("commands".into(), toml::Value::Table(c));
+    }
+    let mut res = toml::Table::new();
+    if let Some(m) = v.pointer("/Resources/memory").and_then(s) {
+        res.insert("memory".into(), m);
+    }
+    if let Some(c) = v.pointer("/Resources/cpus").and_then(Value::as_f64).filter(|c| *c > 0.0) {
+        res.insert("cpus".into(), toml::Value::Float(c));
+    }
+    t.insert("resources".into(), toml::Value::Table(res));
+    let mut envs = toml::Table::new();
+    for (k, e) in v.get("Envs").and_then(Value::as_object).into_iter().flatten() {
+        let value = e.get("value").and_then(Value::as_str).unwrap_or_default();
+        envs.insert(k.clone(), toml::Value::String(value.to_string()));
+    }
+    t.insert("envs".into(), toml::Value::Table(envs));
+    let mut ports = Vec::new();
+    for p in v.pointer("/Network/ports").and_then(Value::as_array).into_iter().flatten() {
+        let mut pt = toml::Table::new();
+        pt.insert("port".into(), toml::Value::Integer(p.get("port")?.as_i64()?));
+        if let Some(h) = p.get("hostPort").and_then(Value::as_i64).filter(|h| *h != 0) {
+            pt.insert("hostPort".into(), toml::Value::Integer(h));
+        }
+        for key in ["hostIp", "protocol"] {
+            if let Some(x) = p.get(key).and_then(s) {
+                pt.insert(key.into(), x);
+            }
+        }
+        ports.push(toml::Value::Table(pt));
+    }
+    let mut net = toml::Table::new();
+    net.insert("ports".into(), toml::Value::Array(ports));
+    t.insert("network".into(), toml::Value::Table(net));
+    if let Some(caps) = v.get("Caps") {
+        let list = |key: &str| -> Vec<toml::Value> {
+            caps.get(key)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|c| c.as_str().map(|c| toml::Value::String(c.to_string())))
+                .collect()
+        };
+        let mut ct = toml::Table::new();
+        ct.insert("drop".into(), toml::Value::Array(list("drop")));
+        ct.insert("add".into(), toml::Value::Array(list("add")));
+        t.insert("caps".into(), toml::Value::Table(ct));
+    }
+    toml::to_string(&t).ok()
 }
 
 impl State {
@@ -118,14 +149,15 @@ impl State {
         let id = uuid::Uuid::new_v4();
         let simple = id.simple().to_string();
         State {
-            format: FORMAT,
+            format: format_current(),
             project_id: id.to_string(),
             container_name: format!("alca-{}", &simple[..12]),
             created_at: jiff::Timestamp::now(),
             runtime: None,
             container_id: None,
-            config: None,
+            created_from: None,
             setup_done_for: None,
+            alcatraz_config: None,
         }
     }
 
@@ -161,11 +193,17 @@ impl State {
         Ok(Some(state))
     }
 
-    /// Writes the state atomically.
+    /// Was this state written by Alcatraz (the Go tool)?
+    pub fn is_alcatraz(&self) -> bool {
+        self.format == 0
+    }
+
+    /// Writes the state atomically (in alca's format from then on).
     pub fn save(&self, project: &Project) -> Result<(), Error> {
         project.ensure_state_dir()?;
         let path = Self::path(project);
-        let mut text = serde_json::to_string_pretty(self).expect("state serializes");
+        let current = State { format: FORMAT, ..self.clone() };
+        let mut text = serde_json::to_string_pretty(&current).expect("state serializes");
         text.push('\n');
         crate::fsutil::write_atomic(&path, text.as_bytes())
             .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
@@ -218,39 +256,33 @@ mod tests {
         std::fs::create_dir_all(p.state_dir()).unwrap();
         std::fs::write(
             State::path(&p),
-            r#"{"project_id":"550e8400-e29b-41d4-a716-446655440000","container_name":"alca-550e8400-e29","created_at":"2026-01-02T03:04:05.123456789Z","runtime":"Docker","config":{"Image":"alpine","Mounts":[]}}"#,
+            r#"{"project_id":"550e8400-e29b-41d4-a716-446655440000","container_name":"alca-550e8400-e29","created_at":"2026-01-02T03:04:05.123456789Z","runtime":"Docker","config":{"Image":"alpine","Workdir":"/workspace","Mounts":[{"source":".","target":"/workspace"},{"source":"data","target":"/data","readonly":true}],"Commands":{"up":{"command":"apk add git"}},"Resources":{"memory":"1g","cpus":2},"Envs":{"A":{"value":"x"},"T":{"value":"${TERM}","override_on_enter":true}},"Network":{"ports":[{"port":80,"hostPort":8080,"hostIp":"127.0.0.1","protocol":"tcp"}]},"Caps":{"drop":["ALL"],"add":["CHOWN"]}}}"#,
         )
         .unwrap();
         let s = State::load(&p).unwrap().unwrap();
+        assert!(s.is_alcatraz());
         assert_eq!(s.runtime.as_deref(), Some("docker"));
         assert_eq!(s.container_name, "alca-550e8400-e29");
-        assert_eq!(s.config, None);
-        assert_eq!(s.format, 1);
-    }
-
-    #[test]
-    fn ports_are_part_of_the_snapshot() {
+        assert_eq!(s.created_from, None);
+        // Its snapshot reads as the configuration it was made from.
+        let text = alcatraz_config_toml(s.alcatraz_config.as_ref().unwrap()).unwrap();
         let env = |_: &str| None;
-        let ctx = crate::config::LoadContext { project_root: Path::new("/p"), env: &env, home: None };
-        let load = |text: &str| Config::parse(text, Path::new("/p/.alca.toml"), &ctx).unwrap();
-        let none = Snapshot::of(&load("image = \"i\"\n"));
-        let one = Snapshot::of(&load("image = \"i\"\nnetwork.ports = [\"127.0.0.1:8080:80\"]\n"));
-        let same = Snapshot::of(&load(
-            "image = \"i\"\nnetwork.ports = [{ port = 80, hostPort = 8080, hostIp = \"127.0.0.1\" }]\n",
-        ));
-        let v6 = Snapshot::of(&load("image = \"i\"\nnetwork.ports = [\"[::1]:8080:80/udp\"]\n"));
-        assert_eq!(one.changes(&same), Vec::<String>::new());
-        assert_eq!(none.changes(&one), vec!["network.ports: [] → [\"127.0.0.1:8080:80\"]".to_string()]);
-        assert_eq!(
-            one.changes(&v6),
-            vec!["network.ports: [\"127.0.0.1:8080:80\"] → [\"[::1]:8080:80/udp\"]".to_string()]
-        );
-        // Written and read back; a snapshot from before ports means none.
-        let json = serde_json::to_string(&one).unwrap();
-        assert_eq!(serde_json::from_str::<Snapshot>(&json).unwrap(), one);
-        let old = serde_json::to_value(&none).unwrap();
-        assert!(old.get("ports").is_none(), "{old}");
-        assert_eq!(serde_json::from_value::<Snapshot>(old).unwrap(), none);
+        let ctx = crate::config::LoadContext { project_root: &p.root, env: &env, home: None };
+        let c = crate::config::Config::parse(&text, &p.config_path, &ctx).unwrap();
+        assert_eq!(c.image, "alpine");
+        assert_eq!(c.mounts.len(), 1);
+        assert!(c.mounts[0].read_only && c.mounts[0].source == p.root.join("data"));
+        assert_eq!(c.commands.up.unwrap().command, "apk add git");
+        assert_eq!(c.resources.memory_bytes, Some(1 << 30));
+        assert_eq!(c.resources.cpus, Some(2.0));
+        assert_eq!(c.ports[0].to_string(), "127.0.0.1:8080:80");
+        assert_eq!(c.caps.add, vec!["CHOWN"]);
+        assert_eq!(c.envs.len(), 2);
+        // Saved again, it is alca's.
+        s.save(&p).unwrap();
+        let again = State::load(&p).unwrap().unwrap();
+        assert!(!again.is_alcatraz());
+        assert_eq!(again.alcatraz_config, None);
     }
 
     #[test]

@@ -327,3 +327,50 @@ mod fuzz {
         }
     }
 }
+
+/// The schema in the repository (what editors fetch through `SCHEMA_URL`)
+/// is what `alca config schema` prints.
+#[test]
+fn checked_in_schema_is_current() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../schema/alca.schema.json");
+    let checked_in = std::fs::read_to_string(&path).unwrap();
+    let now = serde_json::to_string_pretty(&schema()).unwrap() + "\n";
+    assert!(
+        checked_in == now,
+        "schema/alca.schema.json is stale: run `cargo run -q -p alca -- config schema > schema/alca.schema.json`"
+    );
+}
+
+/// The schema describes what the parser accepts: every key of a complete
+/// configuration is a property there, and nothing else is allowed.
+#[test]
+fn schema_follows_the_parser() {
+    let s = schema();
+    assert_eq!(s["$schema"], "http://json-schema.org/draft-07/schema#");
+    assert_eq!(s["additionalProperties"], false);
+    let top: Vec<&str> = s["properties"].as_object().unwrap().keys().map(String::as_str).collect();
+    for key in [
+        "extends",
+        "includes",
+        "image",
+        "workdir",
+        "workdir_exclude",
+        "runtime",
+        "mounts",
+        "commands",
+        "envs",
+        "resources",
+        "network",
+        "caps",
+        "hooks",
+    ] {
+        assert!(top.contains(&key), "{key} missing from the schema: {top:?}");
+    }
+    assert_eq!(top.len(), 13, "{top:?}");
+    let defs = s["definitions"].as_object().unwrap();
+    let props = |name: &str| -> Vec<String> { defs[name]["properties"].as_object().unwrap().keys().cloned().collect() };
+    assert_eq!(props("RawNetwork"), ["lan-access", "ports", "proxy"]);
+    assert_eq!(props("PortTable"), ["hostIp", "hostPort", "port", "protocol"]);
+    assert_eq!(props("RawHooks"), ["post_up", "pre_down"]);
+    assert_eq!(s["required"], serde_json::Value::Null, "image may come from another file");
+}

@@ -12,7 +12,13 @@ use crate::{Alca, Error, runtime};
 use super::project_containers;
 
 /// Seconds the engine gives the container's processes to exit.
-const STOP_GRACE_SECS: u32 = 10;
+#[derive(Debug, Clone, Default)]
+pub struct DownOptions {
+    /// Remove the container at once, without the grace period for it to stop.
+    pub force: bool,
+    /// alca's stdout carries a report (JSON): hooks write to stderr.
+    pub json: bool,
+}
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct DownReport {
@@ -23,7 +29,7 @@ pub struct DownReport {
     pub state_set_aside: Option<std::path::PathBuf>,
 }
 
-pub async fn down(alca: &Alca, reporter: &dyn Reporter) -> Result<DownReport, Error> {
+pub async fn down(alca: &Alca, options: &DownOptions, reporter: &dyn Reporter) -> Result<DownReport, Error> {
     let project = Project::discover(&alca.cwd)?;
     if !State::path(&project).exists() {
         reporter.step("No sandbox was created for this project; nothing to stop");
@@ -47,11 +53,25 @@ pub async fn down(alca: &Alca, reporter: &dyn Reporter) -> Result<DownReport, Er
     // Every container alca made for this project carries its id as a label
     // (labels cannot change), including any a crashed `up` left behind.
     let targets = project_containers(&mut plugin, &project, &state).await?;
-    let removed = remove_all(&mut plugin, targets, reporter).await?;
+    // The hook runs while the container still exists (e.g. to copy
+    // something out of it); its failure does not keep the container.
+    if !targets.is_empty() {
+        match project.load_config() {
+            Ok(config) => {
+                if let Some(hook) = &config.hooks.pre_down
+                    && let Err(e) = super::hooks::run(&project, "pre_down", hook, options.json, reporter).await
+                {
+                    reporter.warn(&format!("{e}; removing the container anyway"));
+                }
+            }
+            Err(e) => reporter.warn(&format!("pre_down hook not run: the configuration does not load ({})", e.short())),
+        }
+    }
+    let removed = remove_all(&mut plugin, targets, options.force, reporter).await?;
 
     state.container_id = None;
     state.setup_done_for = None;
-    state.config = None;
+    state.created_from = None;
     state.save(&project)?;
     if removed.is_empty() {
         reporter.success("No container was running");
@@ -69,27 +89,18 @@ async fn configured_runtime(alca: &Alca, project: &Project, reporter: &dyn Repor
 async fn remove_all(
     plugin: &mut PluginInstance,
     targets: Vec<container::ContainerInfo>,
+    now: bool,
     reporter: &dyn Reporter,
 ) -> Result<Vec<String>, Error> {
     let mut removed = Vec::new();
     for info in targets {
         reporter.step(&format!("Stopping container {}", info.name));
-        if info.state == container::ContainerState::Running {
-            match plugin.stop(&info.id, Some(STOP_GRACE_SECS)).await {
-                Ok(()) => {}
-                Err(e) if matches!(e.runtime_error(), Some(container::RuntimeError::NotFound(_))) => {}
-                Err(e) => reporter.warn(&format!("stopping {} failed ({e}); removing it anyway", info.name)),
-            }
-        }
-        plugin.remove(&info.id, true).await?;
+        super::stop_and_remove(plugin, &info, now, reporter).await?;
         removed.push(info.name);
     }
     Ok(removed)
 }
 
-/// The state file cannot be read: the project's containers are still known
-/// by the path they were made for. Remove those, and set the file aside
-/// (kept for the curious) so the next `up` starts afresh.
 async fn recover(
     alca: &Alca,
     project: &Project,
@@ -106,7 +117,7 @@ async fn recover(
     let selector =
         [container::LabelSelector { key: LABEL_PROJECT_PATH.into(), value: Some(project.root.display().to_string()) }];
     let targets = plugin.list_containers(&selector, true).await?;
-    let removed = remove_all(&mut plugin, targets, reporter).await?;
+    let removed = remove_all(&mut plugin, targets, false, reporter).await?;
     let aside =
         path.with_file_name(format!("{}.unreadable-{}", crate::state::FILE_NAME, jiff::Timestamp::now().as_second()));
     std::fs::rename(&path, &aside).map_err(|e| Error::io(format!("cannot move {} aside", path.display()), e))?;

@@ -5,24 +5,34 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::container;
+use crate::drift::{Blueprint, Change};
 use crate::project::Project;
 use crate::spec::state_name;
-use crate::state::{Snapshot, State};
+use crate::state::State;
 use crate::{Alca, Error, runtime};
 
 use super::find_container;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct StatusReport {
+    /// Whether a `.alca.toml` was found (walking up from the current
+    /// directory); when not, the other fields are empty.
+    pub initialized: bool,
     pub project_root: PathBuf,
     pub config_path: PathBuf,
+    /// Why no runtime could be used (the report stops there).
+    pub runtime_error: Option<String>,
+    /// Why the state file could not be read (the report stops there).
+    pub state_error: Option<String>,
     pub runtime: Option<RuntimeReport>,
     /// `None` until the first `alca up`.
     pub state: Option<StateReport>,
     /// `None` when there is no container.
     pub container: Option<ContainerReport>,
     /// Configuration changes the container does not have yet.
-    pub drift: Vec<String>,
+    /// How the configuration differs from what the container was created
+    /// from (`alca up -f` rebuilds it).
+    pub drift: Vec<Change>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -51,25 +61,57 @@ pub struct ContainerReport {
     pub ip_addresses: Vec<String>,
 }
 
+/// The project's status. Like the reference tool's, it is a report, not a
+/// check: only a configuration that does not load is an error; no project,
+/// no runtime or an unreadable state are reported (and exit 0).
 pub async fn status(alca: &Alca) -> Result<StatusReport, Error> {
-    let project = Project::discover(&alca.cwd)?;
-    let config = project.load_config()?;
-    let state = State::load(&project)?;
     let mut report = StatusReport {
-        project_root: project.root.clone(),
-        config_path: project.config_path.clone(),
+        initialized: false,
+        project_root: alca.cwd.clone(),
+        config_path: alca.cwd.join(crate::config::FILE_NAME),
+        runtime_error: None,
+        state_error: None,
         runtime: None,
+        state: None,
+        container: None,
+        drift: Vec::new(),
+    };
+    let project = match Project::discover(&alca.cwd) {
+        Ok(p) => p,
+        Err(Error::NoProject { .. }) => return Ok(report),
+        Err(e) => return Err(e),
+    };
+    report.initialized = true;
+    report.project_root = project.root.clone();
+    report.config_path = project.config_path.clone();
+    let config = project.load_config()?;
+    let state = match State::load(&project) {
+        Ok(s) => s,
+        Err(e) => {
+            report.state_error = Some(e.to_string());
+            return Ok(report);
+        }
+    };
+    report = StatusReport {
         state: state.as_ref().map(|s| StateReport {
             project_id: s.project_id.clone(),
             container_name: s.container_name.clone(),
             created_at: s.created_at.to_string(),
         }),
-        container: None,
-        drift: Vec::new(),
+        ..report
     };
 
     let sticky = state.as_ref().and_then(|s| s.runtime.as_deref());
-    let mut selected = runtime::select(alca, &config.runtime, sticky, &crate::Silent).await?;
+    let mut selected = match runtime::select(alca, &config.runtime, sticky, &crate::Silent).await {
+        Ok(s) => s,
+        Err(e) => {
+            report.runtime_error = Some(match e.hint() {
+                Some(hint) => format!("{e}\n{hint}"),
+                None => e.to_string(),
+            });
+            return Ok(report);
+        }
+    };
     report.runtime = Some(RuntimeReport {
         id: selected.id().to_string(),
         name: selected.info.name.clone(),
@@ -86,8 +128,8 @@ pub async fn status(alca: &Alca) -> Result<StatusReport, Error> {
             started_at: info.started_at,
             ip_addresses: info.ip_addresses,
         });
-        if let Some(snapshot) = &state.config {
-            report.drift = snapshot.changes(&Snapshot::of(&config));
+        if let Some(was) = &state.created_from {
+            report.drift = was.changes(&Blueprint::of(&project, &config, &state));
         }
     }
     Ok(report)

@@ -4,12 +4,13 @@ use std::path::PathBuf;
 
 use crate::config::Config;
 use crate::container;
+use crate::drift::{Blueprint, Change};
 use crate::plugin::PluginInstance;
 use crate::project::Project;
 use crate::report::Reporter;
 use crate::runtime::{self, Selected};
 use crate::spec::{self, state_name};
-use crate::state::{Snapshot, State};
+use crate::state::State;
 use crate::{Alca, Error};
 
 use super::{check_not_moved, find_container, process_env};
@@ -18,6 +19,10 @@ use super::{check_not_moved, find_container, process_env};
 pub struct UpOptions {
     /// Capture `commands.up` output (shown only if it fails).
     pub quiet: bool,
+    /// Rebuild the container without asking when the configuration drifted.
+    pub force: bool,
+    /// alca's stdout carries a report (JSON): hooks write to stderr.
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -25,11 +30,14 @@ pub struct UpReport {
     pub runtime: String,
     pub container_name: String,
     pub container_id: String,
-    /// What `up` did: `created`, `started` or `already-running`.
+    /// What `up` did: `created`, `rebuilt`, `started`, `already-running`,
+    /// or `adopted` (a container Alcatraz created).
     pub action: &'static str,
     pub setup_ran: bool,
-    /// Configuration changes the running container does not have.
-    pub drift: Vec<String>,
+    /// How the configuration differs from what the container was created
+    /// from (empty after a rebuild).
+    pub drift: Vec<Change>,
+    pub post_up_ran: bool,
 }
 
 pub async fn up(alca: &Alca, options: &UpOptions, reporter: &dyn Reporter) -> Result<UpReport, Error> {
@@ -53,29 +61,71 @@ pub async fn up(alca: &Alca, options: &UpOptions, reporter: &dyn Reporter) -> Re
         check_old_runtime(alca, &project, &state, &old, selected.id()).await?;
         state.container_id = None;
         state.setup_done_for = None;
+        state.created_from = None;
     }
     state.runtime = Some(selected.id().to_string());
 
     let sources = mount_sources(&project, &config, reporter)?;
 
-    let existing = find_container(&mut selected.plugin, &project, &state).await?;
+    let mut existing = find_container(&mut selected.plugin, &project, &state).await?;
+    let mut adopted = false;
     if let Some(info) = &existing {
         check_not_moved(&project, &state, info)?;
+        if state.is_alcatraz() {
+            adopt(&project, &mut state, info, reporter);
+            adopted = true;
+        }
     }
+
+    // Drift: only against a container that exists (after `down` the next
+    // `up` simply creates one from the configuration).
+    let wanted = Blueprint::of(&project, &config, &state);
+    let mut drift = match (&existing, &state.created_from) {
+        (Some(_), Some(was)) => was.changes(&wanted),
+        _ => Vec::new(),
+    };
+    let mut rebuild = false;
+    if let Some(info) = existing.as_ref().filter(|_| !drift.is_empty()) {
+        let lines: Vec<String> = drift.iter().map(|c| format!("  {c}")).collect();
+        reporter.warn(&format!(
+            "the configuration changed since container {} was created:\n{}",
+            info.name,
+            lines.join("\n")
+        ));
+        if options.force {
+            reporter.step("Rebuilding the container with the new configuration (-f)");
+            rebuild = true;
+        } else if reporter.confirm("Rebuild the container with the new configuration?") {
+            rebuild = true;
+        } else {
+            reporter.step("Keeping the existing container; run `alca up -f` to rebuild it with the new configuration");
+        }
+    }
+    if rebuild && let Some(info) = existing.take() {
+        reporter.step(&format!("Removing container {} for the rebuild", info.name));
+        super::stop_and_remove(&mut selected.plugin, &info, options.force, reporter).await?;
+        state.container_id = None;
+        state.setup_done_for = None;
+        state.created_from = None;
+        state.save(&project)?;
+        drift.clear();
+    }
+
     let (info, action) = match existing {
         Some(info) => match info.state {
             container::ContainerState::Running => {
                 reporter.step(&format!("Container {} is already running", info.name));
-                (info, "already-running")
+                (info, if adopted { "adopted" } else { "already-running" })
             }
             container::ContainerState::Created | container::ContainerState::Exited => {
                 reporter.step(&format!("Starting stopped container {}", info.name));
                 selected.plugin.start(&info.id).await?;
-                (info, "started")
+                (info, if adopted { "adopted" } else { "started" })
             }
             container::ContainerState::Dead | container::ContainerState::Removing => {
                 reporter.step(&format!("Replacing container {} (it is {})", info.name, state_name(info.state)));
                 selected.plugin.remove(&info.id, true).await?;
+                drift.clear();
                 (create(&mut selected, &project, &config, &sources, &mut state, reporter).await?, "created")
             }
             other => {
@@ -89,35 +139,32 @@ pub async fn up(alca: &Alca, options: &UpOptions, reporter: &dyn Reporter) -> Re
                 });
             }
         },
-        None => (create(&mut selected, &project, &config, &sources, &mut state, reporter).await?, "created"),
+        None => {
+            let info = create(&mut selected, &project, &config, &sources, &mut state, reporter).await?;
+            (info, if rebuild { "rebuilt" } else { "created" })
+        }
     };
 
     if state.container_id.as_deref() != Some(info.id.as_str()) {
         state.container_id = Some(info.id.clone());
-        if state.config.is_none() || action == "created" {
-            state.config = Some(Snapshot::of(&config));
-        }
     }
     state.save(&project)?;
-
-    let drift = state.config.as_ref().map(|s| s.changes(&Snapshot::of(&config))).unwrap_or_default();
-    if !drift.is_empty() {
-        reporter.warn(&format!(
-            "the configuration changed since container {} was created ({}); run `alca down` and `alca up` to apply it",
-            state.container_name,
-            drift.join(", ")
-        ));
-    }
 
     let mut setup_ran = false;
     if let Some(up_cmd) = &config.commands.up
         && state.setup_done_for.as_deref() != Some(info.id.as_str())
     {
         reporter.step("Running commands.up...");
-        run_setup(&mut selected.plugin, &info, &config, &up_cmd.command, options.quiet).await?;
+        run_setup(&mut selected.plugin, &info, &config, &up_cmd.command, options.quiet || options.json).await?;
         state.setup_done_for = Some(info.id.clone());
         state.save(&project)?;
         setup_ran = true;
+    }
+
+    let mut post_up_ran = false;
+    if let Some(hook) = &config.hooks.post_up {
+        super::hooks::run(&project, "post_up", hook, options.json, reporter).await?;
+        post_up_ran = true;
     }
 
     reporter.success("Environment ready");
@@ -128,7 +175,25 @@ pub async fn up(alca: &Alca, options: &UpOptions, reporter: &dyn Reporter) -> Re
         action,
         setup_ran,
         drift,
+        post_up_ran,
     })
+}
+
+/// Takes over a container Alcatraz (the Go tool) created: its `commands.up`
+/// ran when Alcatraz created it, and its configuration snapshot says what
+/// it was made from.
+fn adopt(project: &Project, state: &mut State, info: &container::ContainerInfo, reporter: &dyn Reporter) {
+    reporter.step(&format!("Adopting container {} (created by Alcatraz)", info.name));
+    state.container_id = Some(info.id.clone());
+    state.setup_done_for = Some(info.id.clone());
+    state.created_from = state.alcatraz_config.as_ref().and_then(|v| {
+        let text = crate::state::alcatraz_config_toml(v)?;
+        let env = |k: &str| std::env::var(k).ok();
+        let ctx = crate::config::LoadContext { project_root: &project.root, env: &env, home: None };
+        let was = Config::parse(&text, &project.config_path, &ctx).ok()?;
+        Some(Blueprint::of(project, &was, state))
+    });
+    state.format = 1;
 }
 
 /// Creates and starts the container; the state records it before it starts,
@@ -141,6 +206,7 @@ async fn create(
     state: &mut State,
     reporter: &dyn Reporter,
 ) -> Result<container::ContainerInfo, Error> {
+    let blueprint = Blueprint::of(project, config, state);
     let mut spec = spec::container_spec(project, config, state, &process_env);
     // Mount the real directories, resolved now (`mount_sources`).
     for (mount, source) in spec.mounts.iter_mut().skip(1).zip(sources) {
@@ -158,7 +224,7 @@ async fn create(
     reporter.step(&format!("Creating container {}", state.container_name));
     let id = plugin.create(&spec).await?;
     state.container_id = Some(id.clone());
-    state.config = Some(Snapshot::of(config));
+    state.created_from = Some(blueprint);
     state.setup_done_for = None;
     state.save(project)?;
     plugin.start(&id).await?;
