@@ -1,13 +1,15 @@
 //! The `alca` command: parse arguments, call an operation of `alca-core`,
 //! render its result. No orchestration lives here.
 
+mod containers;
+mod init;
 mod render;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use alca_core::{Alca, Error, ops};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// Run AI coding agents unrestricted, but fearlessly: your project in a
 /// container, container runtimes as sandboxed plugins.
@@ -24,11 +26,38 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Create .alca.toml from a template, or download preset files from a git repository
+    ///
+    /// In the current directory. Without arguments: a new .alca.toml from a template (chosen on a
+    /// terminal, or with -t), and alca's entries added to .gitignore; an existing .alca.toml is
+    /// never overwritten. With git+<url>[#[<commit>][:<dir>]]: .alca.*.toml preset files from
+    /// that repository (chosen on a terminal; without one, all but the .example files, and none
+    /// that exists here). With --update: the preset files here refreshed from their repositories.
+    Init {
+        /// The template for .alca.toml
+        #[arg(short, long, value_name = "NAME", value_parser = init::template_parser(), conflicts_with_all = ["source", "update"])]
+        template: Option<String>,
+        /// A git repository of preset files: git+<url>[#[<commit>][:<dir>]]
+        #[arg(value_name = "git+URL", conflicts_with = "update")]
+        source: Option<String>,
+        /// Refresh the preset files here that came from a git repository
+        #[arg(long)]
+        update: bool,
+        /// Print a JSON report of what was written and skipped
+        #[arg(long)]
+        json: bool,
+    },
     /// Create and start the project's sandbox container (or start the stopped one)
     Up {
         /// Print no progress; show commands.up output only if it fails
         #[arg(short, long)]
         quiet: bool,
+        /// If the configuration changed since the container was created, rebuild it without asking
+        #[arg(short, long)]
+        force: bool,
+        /// Print a JSON report (progress is not shown)
+        #[arg(long)]
+        json: bool,
     },
     /// Run a command in the sandbox, attached to the terminal; exits with its status
     #[command(trailing_var_arg = true)]
@@ -43,12 +72,74 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Stop and remove the project's sandbox container
-    Down,
+    /// Stop and remove the project's sandbox container (the project's files stay)
+    Down {
+        /// Remove it at once, without giving it time to stop
+        #[arg(long)]
+        force: bool,
+        /// Print a JSON report (progress is not shown)
+        #[arg(long)]
+        json: bool,
+    },
+    /// The configuration: its JSON Schema, or the merged result of .alca.toml and what it extends and includes
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// List every alca container (running or not) in every available runtime
+    List {
+        /// Print the list as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove orphan containers: those whose project directory or state file is gone
+    ///
+    /// An orphan is an alca container, in any available runtime, whose project is gone: it has no
+    /// project path label, its project directory does not exist, the directory has no
+    /// .alca/state.json, that file cannot be read or is empty, or it names another project id.
+    /// A stopped container of a live project is not an orphan.
+    ///
+    /// On a terminal you choose the orphans to remove (all are preselected); with --all, all of
+    /// them after one confirmation. Without a terminal nothing is removed unless --yes is given.
+    Cleanup {
+        /// Select every orphan without the selection prompt (a terminal still asks to confirm, unless --yes)
+        #[arg(long)]
+        all: bool,
+        /// Remove every orphan without asking (needed without a terminal)
+        #[arg(long, short = 'y')]
+        yes: bool,
+        /// Print the report as JSON; without --yes nothing is removed (a dry run)
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a shell completion script (e.g. `alca completion bash > /etc/bash_completion.d/alca`)
+    Completion {
+        /// The shell to complete for
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print alca's man pages (roff: `alca man | man -l -`), or write one file per command
+    Man {
+        /// Write alca.1, alca-up.1, ... into this directory instead
+        #[arg(long, value_name = "DIR")]
+        dir: Option<std::path::PathBuf>,
+    },
     /// Manage runtime plugins: list, install, remove; write, build and test your own
     Plugin {
         #[command(subcommand)]
         command: PluginCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print the JSON Schema of .alca.toml (for editors; `alca init` points files at it)
+    Schema,
+    /// Print the configuration alca uses: .alca.toml merged with what it extends and includes
+    Show {
+        /// Print it as JSON
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -127,7 +218,15 @@ enum PluginCommand {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // `alca run`'s usage errors are alca's failures too (see `dispatch`).
+            let code = if e.use_stderr() && invoked_run() { RUN_FAILED } else { e.exit_code() as u8 };
+            return ExitCode::from(code);
+        }
+    };
     init_logging(cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(rt) => rt,
@@ -149,25 +248,53 @@ fn main() -> ExitCode {
     })
 }
 
+/// `alca run` exits with its command's status; when alca itself fails it
+/// exits 125 (as `docker run` does), so a caller can tell the two apart.
+const RUN_FAILED: u8 = 125;
+
+/// Whether the command line is `alca [-v...] run ...` (the top level has
+/// no option taking a value, so the first operand is the subcommand).
+fn invoked_run() -> bool {
+    std::env::args_os().skip(1).find(|a| !a.to_string_lossy().starts_with('-')).is_some_and(|a| a == "run")
+}
+
 async fn dispatch(cli: Cli) -> ExitCode {
+    let failure =
+        if matches!(cli.command, Command::Run { .. }) { ExitCode::from(RUN_FAILED) } else { ExitCode::FAILURE };
     match run(cli).await {
         Ok(code) => code,
         Err(e) => {
             render::error(&e);
-            ExitCode::FAILURE
+            failure
         }
     }
 }
 
 async fn run(cli: Cli) -> Result<ExitCode, Error> {
+    // Generated from the definitions above; they need no project or runtime.
+    let command = match cli.command {
+        Command::Completion { shell } => return containers::completion(shell, Cli::command()),
+        Command::Man { dir } => return containers::man(Cli::command(), dir.as_deref()),
+        Command::Config { command: ConfigCommand::Schema } => {
+            render::json(&alca_core::config::schema());
+            return Ok(ExitCode::SUCCESS);
+        }
+        command => command,
+    };
     let alca = Alca::from_env()?;
     for problem in &alca.registry.problems {
         render::warn(problem);
     }
-    match cli.command {
-        Command::Up { quiet } => {
-            let reporter = render::Progress { quiet };
-            ops::up(&alca, &ops::UpOptions { quiet }, &reporter).await?;
+    match command {
+        Command::Init { template, source, update, json } => {
+            return init::init(&alca, init::InitArgs { template, source, update, json }).await;
+        }
+        Command::Up { quiet, force, json } => {
+            let reporter = render::Progress { quiet: quiet || json };
+            let report = ops::up(&alca, &ops::UpOptions { quiet, force, json }, &reporter).await?;
+            if json {
+                render::json(&report);
+            }
         }
         Command::Run { command } => {
             let tty = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
@@ -185,9 +312,24 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
                 render::status(&report);
             }
         }
-        Command::Down => {
-            ops::down(&alca, &render::Progress { quiet: false }).await?;
+        Command::Down { force, json } => {
+            let report = ops::down(&alca, &ops::DownOptions { force, json }, &render::Progress { quiet: json }).await?;
+            if json {
+                render::json(&report);
+            }
         }
+        Command::Config { command: ConfigCommand::Schema } => unreachable!("handled above"),
+        Command::Config { command: ConfigCommand::Show { json } } => {
+            let config = ops::config_show(&alca)?;
+            if json {
+                render::json(&config);
+            } else {
+                render::config(&config);
+            }
+        }
+        Command::List { json } => return containers::list(&alca, json).await,
+        Command::Cleanup { all, yes, json } => return containers::cleanup(&alca, all, yes, json).await,
+        Command::Completion { .. } | Command::Man { .. } => unreachable!("handled above"),
         Command::Plugin { command: PluginCommand::List { json, check } } => {
             let plugins = ops::plugins(&alca, check).await;
             if json {

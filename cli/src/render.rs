@@ -40,6 +40,15 @@ impl Reporter for Progress {
     fn warn(&self, message: &str) {
         warn(message);
     }
+
+    /// Asks on the terminal; without one (or with `-q`), nobody can answer.
+    fn confirm(&self, question: &str) -> bool {
+        use std::io::IsTerminal;
+        if self.quiet || !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+            return false;
+        }
+        dialoguer::Confirm::new().with_prompt(question).default(false).interact().unwrap_or(false)
+    }
 }
 
 /// Every message alca prints may carry text it did not write (a plugin's,
@@ -83,8 +92,24 @@ pub fn json<T: serde::Serialize>(value: &T) {
 }
 
 pub fn status(r: &StatusReport) {
+    if !r.initialized {
+        out!("Status:    not initialized (no {} here or in a parent directory)", alca_core::config::FILE_NAME);
+        out!();
+        out!("Run `alca init` to create one.");
+        return;
+    }
     out!("Project:   {}", r.project_root.display());
     out!("Config:    {}", r.config_path.display());
+    if let Some(e) = &r.state_error {
+        out!("State:     cannot be read: {}", safe(e));
+        return;
+    }
+    if let Some(e) = &r.runtime_error {
+        out!("Runtime:   none available");
+        out!();
+        out!("{}", safe(e));
+        return;
+    }
     if let Some(rt) = &r.runtime {
         match &rt.version {
             Some(v) => out!("Runtime:   {} {v} (plugin `{}`)", rt.name, rt.id),
@@ -118,9 +143,10 @@ pub fn status(r: &StatusReport) {
                 out!();
                 out!("The configuration changed since the container was created:");
                 for d in &r.drift {
-                    out!("  {d}");
+                    out!("  {}", safe(&d.to_string()));
                 }
-                out!("Run `alca down` and `alca up` to apply it.");
+                out!();
+                out!("Run `alca up -f` to rebuild it with the new configuration.");
             }
             out!();
             if c.running {
@@ -129,6 +155,57 @@ pub fn status(r: &StatusReport) {
                 out!("Run `alca up` to start it.");
             }
         }
+    }
+}
+
+/// `alca config show`: what alca makes of the configuration files.
+pub fn config(c: &alca_core::config::Config) {
+    use alca_core::config::{EnvValue, RuntimeChoice};
+    let files: Vec<String> = c.files.iter().map(|f| f.display().to_string()).collect();
+    out!("files:     {}", safe(&files.join(", ")));
+    out!("image:     {}", safe(&c.image));
+    out!("workdir:   {}", safe(&c.workdir));
+    out!(
+        "runtime:   {}",
+        match &c.runtime {
+            RuntimeChoice::Auto => "auto".to_string(),
+            RuntimeChoice::Named(id) => id.clone(),
+        }
+    );
+    for m in &c.mounts {
+        let ro = if m.read_only { " (read-only)" } else { "" };
+        out!("mount:     {} → {}{ro}", safe(&m.source.display().to_string()), safe(&m.target));
+    }
+    for e in &c.envs {
+        let value = match &e.value {
+            EnvValue::Literal(v) => format!("{v:?}"),
+            EnvValue::Host(name) => {
+                format!("${{{name}}} (from the host{})", if e.override_on_enter { ", at every run" } else { "" })
+            }
+        };
+        out!("env:       {}={}", safe(&e.name), safe(&value));
+    }
+    for p in &c.ports {
+        out!("port:      {p}");
+    }
+    if let Some(m) = c.resources.memory_bytes {
+        out!("memory:    {} MiB", m as f64 / (1u64 << 20) as f64);
+    }
+    if let Some(cpus) = c.resources.cpus {
+        out!("cpus:      {cpus}");
+    }
+    out!("caps:      drop {}; add {}", c.caps.drop.join(", "), c.caps.add.join(", "));
+    if let Some(up) = &c.commands.up {
+        out!("up:        {}", safe(&up.command));
+    }
+    if let Some(enter) = &c.commands.enter {
+        out!("enter:     {}", safe(&enter.command));
+    }
+    if let Some(h) = &c.hooks.post_up {
+        out!("post_up:   {}", safe(h));
+    }
+    if let Some(h) = &c.hooks.pre_down {
+        out!("pre_down:  {}", safe(h));
     }
 }
 

@@ -4,11 +4,13 @@
 
 pub mod config;
 pub mod container;
+pub mod drift;
 pub mod error;
 mod fsutil;
 pub mod installed;
 pub mod ops;
 pub mod plugin;
+pub mod preset;
 pub mod project;
 pub mod registry;
 pub mod report;

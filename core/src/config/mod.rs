@@ -355,3 +355,5 @@ fn check_alca_tokens(text: &str) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_layers;

@@ -1,17 +1,27 @@
 //! One operation per command. Each returns data; rendering is the front end's.
 
+mod cleanup;
 mod conformance;
 mod down;
+mod hooks;
+mod init;
 mod install;
+mod list;
 mod plugins;
 mod run;
 mod scaffold;
 mod status;
 mod up;
 
+pub use cleanup::{CleanupReport, Orphan, Removal, cleanup_remove, cleanup_scan, orphan_reason};
 pub use conformance::{CHECKS, CheckReport, Outcome, TestOptions, TestReport, plugin_test};
-pub use down::{DownReport, down};
+pub use down::{DownOptions, DownReport, down};
+pub use init::{
+    GitignoreReport, InitError, InitReport, PresetCandidate, PresetChoice, PresetFetch, SkippedFile, Template,
+    WrittenFile, init_check, init_template, init_update, preset_fetch, preset_write,
+};
 pub use install::{InstallReport, Prepared, RemoveReport, install_commit, install_prepare, plugin_remove, prune_cache};
+pub use list::{ListReport, ListedContainer, UnavailableRuntime, list};
 pub use plugins::{AvailabilityReport, PluginReport, ProgramReport, manifest_report, plugin_info, plugins};
 pub use run::{RunOptions, run};
 pub use scaffold::{BuildReport, Lang, NewOptions, NewReport, ScaffoldError, plugin_build, plugin_new};
@@ -115,5 +125,35 @@ pub(crate) fn check_not_moved(project: &Project, state: &State, info: &container
     match ownership(project, state, info) {
         Ownership::Moved(old) => Err(Error::ProjectMoved { old, new: project.root.clone() }),
         _ => Ok(()),
+    }
+}
+
+/// `alca config show`: the project's configuration, merged and resolved.
+pub fn config_show(alca: &crate::Alca) -> Result<crate::config::Config, Error> {
+    Ok(Project::discover(&alca.cwd)?.load_config()?)
+}
+
+/// Seconds a container gets to stop before the engine kills it.
+const STOP_GRACE_SECS: u32 = 10;
+
+/// Stops (unless `now`: no grace period) and removes a container; one that
+/// is already gone counts as removed.
+pub(crate) async fn stop_and_remove(
+    plugin: &mut PluginInstance,
+    info: &container::ContainerInfo,
+    now: bool,
+    reporter: &dyn crate::report::Reporter,
+) -> Result<(), Error> {
+    let gone = |e: &crate::plugin::PluginError| matches!(e.runtime_error(), Some(container::RuntimeError::NotFound(_)));
+    if info.state == container::ContainerState::Running && !now {
+        match plugin.stop(&info.id, Some(STOP_GRACE_SECS)).await {
+            Ok(()) => {}
+            Err(e) if gone(&e) => return Ok(()),
+            Err(e) => reporter.warn(&format!("stopping {} failed ({e}); removing it anyway", info.name)),
+        }
+    }
+    match plugin.remove(&info.id, true).await {
+        Err(e) if gone(&e) => Ok(()),
+        other => Ok(other?),
     }
 }

@@ -1,0 +1,165 @@
+//! `alca list`: every alca container (running or not) in every runtime
+//! alca can use, each runtime asked concurrently.
+//!
+//! An alca container is one carrying the `alca.project.id` label. A runtime
+//! that cannot be asked (its engine is not installed or not running, its
+//! plugin cannot be loaded, its listing failed) is reported, not an error,
+//! unless no runtime at all could be asked.
+
+use serde::Serialize;
+
+use crate::container::{self, ContainerInfo};
+use crate::plugin::PluginInstance;
+use crate::spec::{self, LABEL_PROJECT_ID, LABEL_PROJECT_PATH};
+use crate::{Alca, Error, runtime};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ListReport {
+    /// Every alca container found, by runtime (in the registry's order:
+    /// the built-ins, then installed plugins), then by name.
+    pub containers: Vec<ListedContainer>,
+    /// Runtimes whose containers could not be listed, and why.
+    pub unavailable: Vec<UnavailableRuntime>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ListedContainer {
+    /// The id of the plugin whose runtime holds it.
+    pub runtime: String,
+    pub name: String,
+    pub id: String,
+    /// `running`, `exited`, `created`...
+    pub state: String,
+    pub running: bool,
+    pub image: String,
+    /// Its `alca.project.id` label.
+    pub project_id: String,
+    /// Its `alca.project.path` label (`None` when missing or empty).
+    pub project_path: Option<String>,
+    /// When the engine created it, as the engine reports it.
+    pub created: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnavailableRuntime {
+    pub runtime: String,
+    pub reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+impl ListedContainer {
+    fn of(runtime: &str, info: &ContainerInfo) -> ListedContainer {
+        ListedContainer {
+            runtime: runtime.to_string(),
+            name: info.name.clone(),
+            id: info.id.clone(),
+            state: spec::state_name(info.state).to_string(),
+            running: info.state == container::ContainerState::Running,
+            image: info.image.clone(),
+            project_id: spec::label(info, LABEL_PROJECT_ID).unwrap_or_default().to_string(),
+            project_path: spec::label(info, LABEL_PROJECT_PATH).filter(|p| !p.is_empty()).map(str::to_string),
+            created: info.created_at.clone(),
+        }
+    }
+}
+
+/// The selector for "every alca container".
+pub(crate) fn all_alca_containers() -> [container::LabelSelector; 1] {
+    [container::LabelSelector { key: LABEL_PROJECT_ID.into(), value: None }]
+}
+
+/// One runtime's answer: its containers, or why there are none to show.
+async fn list_one(alca: &Alca, id: &str) -> Result<Vec<ListedContainer>, UnavailableRuntime> {
+    let unavailable =
+        |reason: String, hint: Option<String>| UnavailableRuntime { runtime: id.to_string(), reason, hint };
+    let selected = match runtime::probe(alca, id).await {
+        Ok(s) => s,
+        Err(e) => return Err(unavailable(e.to_string(), e.hint())),
+    };
+    if !selected.availability.available {
+        let a = selected.availability;
+        return Err(unavailable(a.reason.unwrap_or_else(|| "not available".into()), a.hint));
+    }
+    let mut plugin: PluginInstance = selected.plugin;
+    match plugin.list_containers(&all_alca_containers(), true).await {
+        Ok(infos) => {
+            let mut rows: Vec<ListedContainer> = infos.iter().map(|i| ListedContainer::of(id, i)).collect();
+            rows.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
+            Ok(rows)
+        }
+        Err(e) => Err(unavailable(format!("listing its containers failed: {e}"), e.hint())),
+    }
+}
+
+/// Every alca container in every runtime alca can load, queried
+/// concurrently. Fails only when not one runtime could be asked.
+pub async fn list(alca: &Alca) -> Result<ListReport, Error> {
+    let ids = alca.registry.ids();
+    let answers = futures::future::join_all(ids.iter().map(|id| list_one(alca, id))).await;
+    let mut report = ListReport { containers: Vec::new(), unavailable: Vec::new() };
+    let mut asked = 0;
+    for answer in answers {
+        match answer {
+            Ok(rows) => {
+                asked += 1;
+                report.containers.extend(rows);
+            }
+            Err(u) => report.unavailable.push(u),
+        }
+    }
+    // Installed plugins alca will not load (changed since the user
+    // consented) may hold containers too: say so.
+    for u in alca.registry.unusable.iter().filter(|u| u.installed) {
+        report.unavailable.push(UnavailableRuntime {
+            runtime: u.id.clone(),
+            reason: format!("plugin `{}` cannot be used: {}", u.id, u.reason),
+            hint: Some(u.hint.clone()),
+        });
+    }
+    if asked == 0 {
+        return Err(Error::NoRuntime {
+            tried: report.unavailable.into_iter().map(|u| (u.runtime, u.reason, u.hint)).collect(),
+        });
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::container::{ContainerState, KeyValue};
+
+    fn info(labels: &[(&str, &str)]) -> ContainerInfo {
+        ContainerInfo {
+            id: "0123abcd".into(),
+            name: "alca-0123456789ab".into(),
+            image: "busybox".into(),
+            state: ContainerState::Exited,
+            labels: labels.iter().map(|(k, v)| KeyValue { key: k.to_string(), value: v.to_string() }).collect(),
+            exit_code: Some(0),
+            created_at: Some("2026-01-02T03:04:05.123Z".into()),
+            started_at: None,
+            ip_addresses: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn rows_carry_the_labels() {
+        let row = ListedContainer::of("podman", &info(&[(LABEL_PROJECT_ID, "p-1"), (LABEL_PROJECT_PATH, "/src/p")]));
+        assert_eq!(row.runtime, "podman");
+        assert_eq!(row.state, "exited");
+        assert!(!row.running);
+        assert_eq!(row.project_id, "p-1");
+        assert_eq!(row.project_path.as_deref(), Some("/src/p"));
+        assert_eq!(row.created.as_deref(), Some("2026-01-02T03:04:05.123Z"));
+    }
+
+    #[test]
+    fn an_empty_path_label_is_no_path() {
+        let row = ListedContainer::of("docker", &info(&[(LABEL_PROJECT_ID, "p-1"), (LABEL_PROJECT_PATH, "")]));
+        assert_eq!(row.project_path, None);
+        let row = ListedContainer::of("docker", &info(&[(LABEL_PROJECT_ID, "p-1")]));
+        assert_eq!(row.project_path, None);
+    }
+}
