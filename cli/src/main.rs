@@ -58,6 +58,9 @@ enum Command {
         /// Print a JSON report (progress is not shown)
         #[arg(long)]
         json: bool,
+        /// Run the post_up hook even if you have not approved it yet (approving it); needed without a terminal
+        #[arg(long)]
+        allow_hooks: bool,
     },
     /// Run a command in the sandbox, attached to the terminal; exits with its status
     #[command(trailing_var_arg = true)]
@@ -80,6 +83,9 @@ enum Command {
         /// Print a JSON report (progress is not shown)
         #[arg(long)]
         json: bool,
+        /// Run the pre_down hook even if you have not approved it yet (approving it); needed without a terminal
+        #[arg(long)]
+        allow_hooks: bool,
     },
     /// The configuration: its JSON Schema, or the merged result of .alca.toml and what it extends and includes
     Config {
@@ -289,9 +295,9 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Init { template, source, update, json } => {
             return init::init(&alca, init::InitArgs { template, source, update, json }).await;
         }
-        Command::Up { quiet, force, json } => {
+        Command::Up { quiet, force, json, allow_hooks } => {
             let reporter = render::Progress { quiet: quiet || json };
-            let report = ops::up(&alca, &ops::UpOptions { quiet, force, json }, &reporter).await?;
+            let report = ops::up(&alca, &ops::UpOptions { quiet, force, json, allow_hooks }, &reporter).await?;
             if json {
                 render::json(&report);
             }
@@ -312,8 +318,9 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
                 render::status(&report);
             }
         }
-        Command::Down { force, json } => {
-            let report = ops::down(&alca, &ops::DownOptions { force, json }, &render::Progress { quiet: json }).await?;
+        Command::Down { force, json, allow_hooks } => {
+            let options = ops::DownOptions { force, json, allow_hooks };
+            let report = ops::down(&alca, &options, &render::Progress { quiet: json }).await?;
             if json {
                 render::json(&report);
             }

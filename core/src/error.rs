@@ -81,6 +81,12 @@ pub enum Error {
     #[error("{hook} hook failed ({}): {command}", match code { Some(c) => format!("exit status {c}"), None => "killed by a signal".into() })]
     HookFailed { hook: &'static str, command: String, code: Option<i32> },
 
+    /// A hook the user has not approved, and no terminal to ask on.
+    #[error(
+        "the {hook} hook was not run: it runs on your machine, outside the sandbox, and you have not approved it: {command}"
+    )]
+    HookNotApproved { hook: &'static str, command: String },
+
     /// The runtime cannot express settings the sandbox needs (checked
     /// against its `features` before anything is pulled or created).
     #[error("runtime `{runtime}` cannot express {}; alca did not create the container", fields.join("; "))]
@@ -144,6 +150,7 @@ impl Error {
                 "the sandboxed agent can create links in {}; alca refuses to follow one out of it. Remove the link, or name the real directory in `mounts`",
                 root.display()
             ),
+            Error::HookNotApproved { .. } => "check the hook in .alca.toml (the sandbox can write that file), then run the command on a terminal to approve it, or add --allow-hooks".into(),
             Error::HookFailed { hook, .. } => format!("fix hooks.{hook} in .alca.toml (it runs on the host, in the project directory); the container is up"),
             Error::SetupFailed { .. } => "fix commands.up in .alca.toml (or what it depends on) and run `alca up` again; it is retried until it succeeds".into(),
             Error::Unsupported { from_config: true, .. } => "remove these settings from .alca.toml, or set `runtime` in .alca.toml to a runtime that supports them (the built-in `docker` and `podman` support all of them)".into(),

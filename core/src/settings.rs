@@ -48,6 +48,12 @@ impl Dirs {
         self.data.as_ref().map(|d| d.join("plugins"))
     }
 
+    /// The hooks the user approved, per project (outside every project:
+    /// the sandbox can write the project, not this).
+    pub fn approved_hooks(&self) -> Option<PathBuf> {
+        self.data.as_ref().map(|d| d.join("approved-hooks.json"))
+    }
+
     pub fn settings_file(&self) -> Option<PathBuf> {
         self.config.as_ref().map(|c| c.join("config.toml"))
     }

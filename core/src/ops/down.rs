@@ -18,6 +18,8 @@ pub struct DownOptions {
     pub force: bool,
     /// alca's stdout carries a report (JSON): hooks write to stderr.
     pub json: bool,
+    /// Run hooks the user has not approved yet (approving them).
+    pub allow_hooks: bool,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -59,9 +61,23 @@ pub async fn down(alca: &Alca, options: &DownOptions, reporter: &dyn Reporter) -
         match project.load_config() {
             Ok(config) => {
                 if let Some(hook) = &config.hooks.pre_down
-                    && let Err(e) = super::hooks::run(&project, "pre_down", hook, options.json, reporter).await
+                    && let Err(e) = super::hooks::run(
+                        alca,
+                        &project,
+                        "pre_down",
+                        hook,
+                        super::HookPolicy { allow: options.allow_hooks, to_stderr: options.json },
+                        reporter,
+                    )
+                    .await
                 {
-                    reporter.warn(&format!("{e}; removing the container anyway"));
+                    let how = match e {
+                        Error::HookNotApproved { .. } => {
+                            " (approve it on a terminal or with `alca down --allow-hooks`)"
+                        }
+                        _ => "",
+                    };
+                    reporter.warn(&format!("{e}; removing the container anyway{how}"));
                 }
             }
             Err(e) => reporter.warn(&format!("pre_down hook not run: the configuration does not load ({})", e.short())),

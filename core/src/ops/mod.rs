@@ -16,6 +16,7 @@ mod up;
 pub use cleanup::{CleanupReport, Orphan, Removal, cleanup_remove, cleanup_scan, orphan_reason};
 pub use conformance::{CHECKS, CheckReport, Outcome, TestOptions, TestReport, plugin_test};
 pub use down::{DownOptions, DownReport, down};
+pub use hooks::HookPolicy;
 pub use init::{
     GitignoreReport, InitError, InitReport, PresetCandidate, PresetChoice, PresetFetch, SkippedFile, Template,
     WrittenFile, init_check, init_template, init_update, preset_fetch, preset_write,

@@ -23,6 +23,8 @@ pub struct UpOptions {
     pub force: bool,
     /// alca's stdout carries a report (JSON): hooks write to stderr.
     pub json: bool,
+    /// Run hooks the user has not approved yet (approving them).
+    pub allow_hooks: bool,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -102,6 +104,9 @@ pub async fn up(alca: &Alca, options: &UpOptions, reporter: &dyn Reporter) -> Re
         }
     }
     if rebuild && let Some(info) = existing.take() {
+        // Before the old container goes: a new one this runtime cannot
+        // create would leave the project with none.
+        spec::fit_to_features(&mut spec::container_spec(&project, &config, &state, &process_env), &selected.info)?;
         reporter.step(&format!("Removing container {} for the rebuild", info.name));
         super::stop_and_remove(&mut selected.plugin, &info, options.force, reporter).await?;
         state.container_id = None;
@@ -123,6 +128,10 @@ pub async fn up(alca: &Alca, options: &UpOptions, reporter: &dyn Reporter) -> Re
                 (info, if adopted { "adopted" } else { "started" })
             }
             container::ContainerState::Dead | container::ContainerState::Removing => {
+                spec::fit_to_features(
+                    &mut spec::container_spec(&project, &config, &state, &process_env),
+                    &selected.info,
+                )?;
                 reporter.step(&format!("Replacing container {} (it is {})", info.name, state_name(info.state)));
                 selected.plugin.remove(&info.id, true).await?;
                 drift.clear();
@@ -163,7 +172,8 @@ pub async fn up(alca: &Alca, options: &UpOptions, reporter: &dyn Reporter) -> Re
 
     let mut post_up_ran = false;
     if let Some(hook) = &config.hooks.post_up {
-        super::hooks::run(&project, "post_up", hook, options.json, reporter).await?;
+        let policy = super::HookPolicy { allow: options.allow_hooks, to_stderr: options.json };
+        super::hooks::run(alca, &project, "post_up", hook, policy, reporter).await?;
         post_up_ran = true;
     }
 
