@@ -195,17 +195,24 @@ pub fn config(c: &alca_core::config::Config) {
         out!("cpus:      {cpus}");
     }
     out!("caps:      drop {}; add {}", c.caps.drop.join(", "), c.caps.add.join(", "));
-    if let Some(up) = &c.commands.up {
-        out!("up:        {}", safe(&up.command));
-    }
-    if let Some(enter) = &c.commands.enter {
-        out!("enter:     {}", safe(&enter.command));
-    }
-    if let Some(h) = &c.hooks.post_up {
-        out!("post_up:   {}", safe(h));
-    }
-    if let Some(h) = &c.hooks.pre_down {
-        out!("pre_down:  {}", safe(h));
+    let commands = [
+        ("up", c.commands.up.as_ref().map(|c| &c.command)),
+        ("enter", c.commands.enter.as_ref().map(|c| &c.command)),
+        ("post_up", c.hooks.post_up.as_ref()),
+        ("pre_down", c.hooks.pre_down.as_ref()),
+    ];
+    for (name, command) in commands {
+        let Some(command) = command else { continue };
+        let text = safe(command.trim_matches('\n'));
+        match text.lines().count() {
+            1 => out!("{:<10} {text}", format!("{name}:")),
+            _ => {
+                out!("{name}:");
+                for line in text.lines() {
+                    out!("    {line}");
+                }
+            }
+        }
     }
 }
 
