@@ -94,7 +94,11 @@ impl Layer {
         };
         self.post_up = or(self.post_up, over.post_up);
         self.pre_down = or(self.pre_down, over.pre_down);
-        self.files.extend(over.files);
+        for f in over.files {
+            if !self.files.contains(&f) {
+                self.files.push(f);
+            }
+        }
         self
     }
 }
@@ -120,7 +124,7 @@ fn merge_command(base: Option<CommandConfig>, over: Option<CommandConfig>) -> Op
 
 /// Loads `path` with everything it extends and includes.
 pub(super) fn load_tree(path: &Path, ctx: &LoadContext<'_>) -> Result<Layer, ConfigError> {
-    let mut loader = Loader { ctx, chain: Vec::new(), loaded: 0 };
+    let mut loader = Loader { ctx, chain: Vec::new(), seen: Default::default(), loaded: 0 };
     let file = read(path, None)?;
     loader.load(file)
 }
@@ -128,7 +132,7 @@ pub(super) fn load_tree(path: &Path, ctx: &LoadContext<'_>) -> Result<Layer, Con
 /// Parses `text` as the file at `path` (its references still come from the
 /// filesystem).
 pub(super) fn load_text(text: &str, path: &Path, ctx: &LoadContext<'_>) -> Result<Layer, ConfigError> {
-    let mut loader = Loader { ctx, chain: Vec::new(), loaded: 0 };
+    let mut loader = Loader { ctx, chain: Vec::new(), seen: Default::default(), loaded: 0 };
     check_text(path, text)?;
     loader.load(Arc::new(SourceFile { path: path.to_path_buf(), text: text.to_string() }))
 }
@@ -137,6 +141,8 @@ struct Loader<'a, 'c> {
     ctx: &'a LoadContext<'c>,
     /// The files being loaded, outermost first (a file in here again is a cycle).
     chain: Vec<PathBuf>,
+    /// Every file loaded so far (a glob skips them).
+    seen: std::collections::HashSet<PathBuf>,
     loaded: usize,
 }
 
@@ -153,6 +159,7 @@ impl Loader<'_, '_> {
         let own = layer_of(&raw, &file, self.ctx)?;
         let dir = file.path.parent().map(Path::to_path_buf).unwrap_or_default();
         let identity = file.path.canonicalize().unwrap_or_else(|_| file.path.clone());
+        self.seen.insert(identity.clone());
         self.chain.push(identity);
 
         let mut extends = Vec::new();
@@ -197,7 +204,7 @@ impl Loader<'_, '_> {
         let at = Loc { file: file.clone(), span: entry.span() };
         let raw = entry.get();
         let expanded = self.ctx.expand(raw).map_err(|e| at.error(format!("{raw:?}: {e}")))?;
-        let path = dir.join(&expanded);
+        let path = normal(&dir.join(&expanded));
         if !expanded.contains(['*', '?', '[']) {
             return match std::fs::metadata(&path) {
                 Ok(m) if m.is_file() => Ok(vec![(path, at)]),
@@ -209,10 +216,12 @@ impl Loader<'_, '_> {
         let matches = glob::glob(&pattern).map_err(|e| at.error(format!("invalid pattern {raw:?}: {}", e.msg)))?;
         let mut found: Vec<PathBuf> = matches.filter_map(Result::ok).filter(|p| p.is_file()).collect();
         found.sort();
-        // A glob never names the file declaring it (`./.alca.*.toml` in
-        // `.alca.x.toml`) nor one it is loaded from.
-        let chain: Vec<&PathBuf> = self.chain.iter().collect();
-        found.retain(|p| !chain.contains(&&p.canonicalize().unwrap_or_else(|_| p.clone())));
+        // A glob names the files that match and are not loaded yet: never
+        // the file declaring it (`./.alca.*.toml` in `.alca.x.toml`), one it
+        // is loaded from, or a sibling fragment that another fragment's
+        // glob already brought in (fragments that all include
+        // `./.alca.*.toml` would otherwise include each other).
+        found.retain(|p| !self.seen.contains(&p.canonicalize().unwrap_or_else(|_| p.clone())));
         Ok(found.into_iter().map(|p| (p, at.clone())).collect())
     }
 }
@@ -295,7 +304,9 @@ fn layer_of(raw: &RawFile, file: &Arc<SourceFile>, ctx: &LoadContext<'_>) -> Res
         return Err(not_yet(file, excl.span(), "workdir_exclude"));
     }
 
-    if let Some(r) = &raw.runtime {
+    // An empty value sets nothing (an included file does not reset the
+    // base's choice).
+    if let Some(r) = raw.runtime.as_ref().filter(|r| !r.get().is_empty()) {
         layer.runtime = Some(super::runtime_choice(r.get()).map_err(|m| at(r.span(), m))?);
     }
 
@@ -368,18 +379,29 @@ fn layer_of(raw: &RawFile, file: &Arc<SourceFile>, ctx: &LoadContext<'_>) -> Res
         };
         layer.caps = Some(match caps.get() {
             ListOrTable::List(list) => CapsSetting::Add(names(list, "caps", false)?),
+            // An empty table sets nothing (the defaults, or the base's).
+            ListOrTable::Table(t) if t.drop.is_empty() && t.add.is_empty() => return Ok(layer_hooks(raw, layer)),
             ListOrTable::Table(t) => {
                 CapsSetting::Full { drop: names(&t.drop, "caps.drop", true)?, add: names(&t.add, "caps.add", false)? }
             }
         });
     }
 
+    Ok(layer_hooks(raw, layer))
+}
+
+fn layer_hooks(raw: &RawFile, mut layer: Layer) -> Layer {
     if let Some(h) = &raw.hooks {
         let hook = |h: &Option<Sp<String>>| h.as_ref().map(|s| s.get().clone()).filter(|s| !s.trim().is_empty());
         layer.post_up = hook(&h.post_up);
         layer.pre_down = hook(&h.pre_down);
     }
-    Ok(layer)
+    layer
+}
+
+/// `path` with `.` and `..` resolved lexically (as shown and compared).
+fn normal(path: &Path) -> PathBuf {
+    PathBuf::from(crate::fsutil::lexical(&path.to_string_lossy()))
 }
 
 fn command(v: &Sp<StringOrTable<super::raw::CommandTable>>) -> Option<CommandConfig> {

@@ -278,26 +278,38 @@ fn runtime_choice(r: &str) -> Result<RuntimeChoice, String> {
     }
 }
 
-/// `resources.memory`: bytes, with an optional unit `b`, `k`, `m`, `g`,
-/// `t` (powers of 1024, as docker and podman read them; `kb`, `mib`... too).
-/// `None` for an empty string.
+/// `resources.memory` as docker and podman read it: a number (decimals
+/// allowed) and an optional unit `b`, `k`, `m`, `g`, `t`, `p` (powers of
+/// 1024; `kb`, `mib`... too). `None` for an empty string.
 pub fn parse_memory(text: &str) -> Result<Option<u64>, String> {
     let t = text.trim().to_ascii_lowercase();
     if t.is_empty() {
         return Ok(None);
     }
-    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let invalid = || format!("{text:?} is not a size; write e.g. \"512m\", \"1.5g\" or \"4g\"");
+    let digits = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
     let (number, unit) = t.split_at(digits);
-    let shift = match unit.trim() {
-        "" | "b" => 0,
-        "k" | "kb" | "kib" => 10,
-        "m" | "mb" | "mib" => 20,
-        "g" | "gb" | "gib" => 30,
-        "t" | "tb" | "tib" => 40,
-        _ => return Err(format!("{text:?} is not a size; write e.g. \"512m\" or \"4g\"")),
+    let unit = unit.trim_start();
+    let unit = unit.strip_suffix('b').unwrap_or(unit);
+    let unit = unit.strip_suffix('i').filter(|u| !u.is_empty()).unwrap_or(unit);
+    let shift = match unit {
+        "" => 0,
+        "k" => 10,
+        "m" => 20,
+        "g" => 30,
+        "t" => 40,
+        "p" => 50,
+        _ => return Err(invalid()),
     };
-    let n: u64 = number.parse().map_err(|_| format!("{text:?} is not a size; write e.g. \"512m\" or \"4g\""))?;
-    let bytes = n.checked_mul(1 << shift).ok_or_else(|| format!("{text:?} is too large"))?;
+    if number.is_empty() || number.starts_with('.') || number.ends_with('.') || number.matches('.').count() > 1 {
+        return Err(invalid());
+    }
+    let n: f64 = number.parse().map_err(|_| invalid())?;
+    let bytes = n * (1u64 << shift) as f64;
+    if !bytes.is_finite() || bytes >= u64::MAX as f64 {
+        return Err(format!("{text:?} is too large"));
+    }
+    let bytes = bytes as u64;
     // The engines refuse less than 6 MiB.
     if bytes < 6 << 20 {
         return Err(format!("{text:?} is less than the 6 MiB a container needs at least"));

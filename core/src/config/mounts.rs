@@ -71,5 +71,6 @@ fn resolve_source(raw: &str, base: &Path, ctx: &LoadContext<'_>) -> Result<PathB
         return Err(format!("source {raw:?}: cannot expand `~` (HOME is not set)"));
     }
     let path = Path::new(&expanded);
-    Ok(if path.is_absolute() { path.to_path_buf() } else { base.join(path) })
+    let joined = if path.is_absolute() { path.to_path_buf() } else { base.join(path) };
+    Ok(PathBuf::from(crate::fsutil::lexical(&joined.to_string_lossy())))
 }

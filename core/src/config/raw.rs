@@ -229,8 +229,8 @@ pub struct EnvTable {
 #[derive(Debug, serde::Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawResources {
-    /// Memory limit: a number of bytes with an optional unit `b`, `k`, `m`, `g`, `t` (powers of
-    /// 1024), e.g. `"512m"`, `"16g"`.
+    /// Memory limit: a number of bytes with an optional unit `b`, `k`, `m`, `g`, `t`, `p` (powers
+    /// of 1024), e.g. `"512m"`, `"1.5g"`, `"16g"`.
     pub memory: Option<Sp<String>>,
     /// CPU limit, in CPUs, e.g. `2` or `1.5`.
     pub cpus: Option<Sp<f64>>,

@@ -126,12 +126,15 @@ fn required_and_invalid_values() {
 
 #[test]
 fn unimplemented_reference_keys_are_refused_by_name() {
-    for key in ["workdir_exclude"] {
-        let text = format!("image = \"x\"\n{key} = [\"a\"]\n");
-        let e = err(&text);
+    for (text, key) in
+        [("workdir_exclude = [\"a\"]", "workdir_exclude"), ("network.proxy = \"127.0.0.1:3128\"", "network.proxy")]
+    {
+        let e = err(&format!("image = \"x\"\n{text}\n"));
         assert!(e.contains(&format!("`{key}` is not supported by this version of alca yet")), "{e}");
         assert!(e.starts_with("/proj/.alca.toml:2:"), "{e}");
     }
+    // Empty, they ask for nothing.
+    assert!(parse("image = \"x\"\nworkdir_exclude = []\n").is_ok());
 }
 
 #[test]
