@@ -194,10 +194,14 @@ impl Config {
         let mut ports: Vec<PortConfig> = Vec::new();
         for (i, (port, at)) in layer.ports.iter().enumerate() {
             if let Some(prev) = ports.iter().position(|p| p.clashes_with(port)) {
-                return Err(at.error(format!(
-                    "network: ports[{i}]: {port} publishes the same host port as ports[{prev}] ({})",
-                    ports[prev]
-                )));
+                let (_, first) = &layer.ports[prev];
+                let (line, col) = line_col(&first.file.text, first.span.start);
+                return Err(at
+                    .error(format!(
+                        "network: ports[{i}]: {port} publishes the same host port as ports[{prev}] ({})",
+                        ports[prev]
+                    ))
+                    .with_help(format!("ports[{prev}] is at {}:{line}:{col}", first.file.path.display())));
             }
             ports.push(port.clone());
         }
