@@ -377,3 +377,27 @@ fn schema_follows_the_parser() {
     assert_eq!(props("RawHooks"), ["post_up", "pre_down"]);
     assert_eq!(s["required"], serde_json::Value::Null, "image may come from another file");
 }
+
+/// The templates' `includes = ['./.alca.*.toml']` next to an `extends` of a
+/// `.alca.base.toml`: the base is extended, not included again over the
+/// file (which would make it win), and listed once.
+#[test]
+fn a_glob_does_not_include_again_what_is_already_loaded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(
+        dir.join(".alca.toml"),
+        "extends = ['./.alca.base.toml']\nincludes = ['./.alca.*.toml']\nimage = \"main\"\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join(".alca.base.toml"), "image = \"base\"\n[envs]\nWHO = \"base\"\n").unwrap();
+    std::fs::write(dir.join(".alca.local.toml"), "[envs]\nWHO = \"local\"\n").unwrap();
+    let env = |_: &str| None;
+    let ctx = LoadContext { project_root: dir, env: &env, home: None };
+    let c = Config::load(&dir.join(".alca.toml"), &ctx).unwrap();
+    assert_eq!(c.image, "main");
+    assert_eq!(c.envs[0].value, EnvValue::Literal("local".into()));
+    let names: Vec<String> = c.files.iter().map(|f| f.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    assert_eq!(names, [".alca.toml", ".alca.base.toml", ".alca.local.toml"]);
+    assert!(c.files.iter().all(|f| !f.to_string_lossy().contains("/./")), "{:?}", c.files);
+}

@@ -74,9 +74,18 @@ pub async fn up(alca: &Alca, options: &UpOptions, reporter: &dyn Reporter) -> Re
     if let Some(info) = &existing {
         check_not_moved(&project, &state, info)?;
         if state.is_alcatraz() {
-            adopt(&project, &mut state, info, reporter);
+            // Found by its name (Alcatraz records no id): the engine's id
+            // comes from the label listing, which alca checks.
+            let listed = super::project_containers(&mut selected.plugin, &project, &state).await?;
+            let id = listed.iter().find(|c| c.name == info.name).map_or_else(|| info.id.clone(), |c| c.id.clone());
+            adopt(&project, &mut state, &id, &info.name, reporter);
             adopted = true;
         }
+    }
+    if let Some(info) = existing.as_mut()
+        && let Some(id) = state.container_id.as_ref().filter(|_| adopted)
+    {
+        info.id = id.clone();
     }
 
     // Drift: only against a container that exists (after `down` the next
@@ -192,10 +201,10 @@ pub async fn up(alca: &Alca, options: &UpOptions, reporter: &dyn Reporter) -> Re
 /// Takes over a container Alcatraz (the Go tool) created: its `commands.up`
 /// ran when Alcatraz created it, and its configuration snapshot says what
 /// it was made from.
-fn adopt(project: &Project, state: &mut State, info: &container::ContainerInfo, reporter: &dyn Reporter) {
-    reporter.step(&format!("Adopting container {} (created by Alcatraz)", info.name));
-    state.container_id = Some(info.id.clone());
-    state.setup_done_for = Some(info.id.clone());
+fn adopt(project: &Project, state: &mut State, id: &str, name: &str, reporter: &dyn Reporter) {
+    reporter.step(&format!("Adopting container {name} (created by Alcatraz)"));
+    state.container_id = Some(id.to_string());
+    state.setup_done_for = Some(id.to_string());
     state.created_from = state.alcatraz_config.as_ref().and_then(|v| {
         let text = crate::state::alcatraz_config_toml(v)?;
         let env = |k: &str| std::env::var(k).ok();
