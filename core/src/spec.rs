@@ -59,10 +59,7 @@ pub fn container_spec(
         user: None,
         entrypoint: None,
         command: KEEP_ALIVE.iter().map(|s| s.to_string()).collect(),
-        resources: container::Resources {
-            cpus: config.resources.cpus,
-            memory_bytes: config.resources.memory_bytes,
-        },
+        resources: container::Resources { cpus: config.resources.cpus, memory_bytes: config.resources.memory_bytes },
         capabilities: container::Capabilities { drop: config.caps.drop.clone(), add: config.caps.add.clone() },
         restart: container::RestartPolicy::UnlessStopped,
         network: container::NetworkMode::Default,
