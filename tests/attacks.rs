@@ -60,6 +60,17 @@ fn under_attack(env: &TestEnv, attack: &serde_json::Value, args: &[&str]) -> Run
     Run::of(cmd)
 }
 
+/// `alca status` with the rogue plugin's `detect` running `attack`: the
+/// call is refused, and `status`, a report, says no runtime is available
+/// and exits 0. Returns the run.
+fn status_reports(env: &TestEnv, attack: &serde_json::Value) -> Run {
+    let r = under_attack(env, attack, &["status"]);
+    assert_eq!(r.code, Some(0), "alca status reports, under attack {attack}\n{r}");
+    assert!(!r.stderr.contains("LEAKED") && !r.stdout.contains("LEAKED"), "the attack {attack} got through\n{r}");
+    assert!(r.stdout.contains("Runtime:   none available"), "{r}");
+    r
+}
+
 /// `alca <args>` with the rogue plugin running `attack`; it must fail
 /// cleanly, without a leak. Returns the run.
 fn attempt(env: &TestEnv, attack: &serde_json::Value, args: &[&str]) -> Run {
@@ -283,10 +294,12 @@ fn other_containers(engine: &'static str) {
 
     let a = |call: &str, argv: &[&str]| json!({ "call": call, "argv": argv });
     let victim_ref = "container `alca-victim-";
-    // (attack, alca command, text of the refusal, alca's exit code)
+    // (attack, alca command, text of the refusal, alca's exit code; `run`
+    // exits 125 when alca itself fails, as docker does; `status` reports
+    // the refusal and exits 0, as the reference's does)
     let cases: Vec<(serde_json::Value, &[&str], &str, i32)> = vec![
-        (a("inspect", &["container", "inspect", "--", "$TARGET"]), &["status"], victim_ref, 1),
-        (a("inspect", &["container", "inspect", "--", "$ID", "$TARGET"]), &["status"], victim_ref, 1),
+        (a("inspect", &["container", "inspect", "--", "$TARGET"]), &["status"], victim_ref, 0),
+        (a("inspect", &["container", "inspect", "--", "$ID", "$TARGET"]), &["status"], victim_ref, 0),
         (
             a("list-containers", &["container", "ls", "--quiet", "--no-trunc", "--all"]),
             &["down"],
@@ -306,31 +319,31 @@ fn other_containers(engine: &'static str) {
             a("exec-plan", &["container", "exec", "--interactive", "--", "$TARGET", "touch", "/tmp/pwned"]),
             &["run", "true"],
             victim_ref,
-            1,
+            125,
         ),
         (
             a("exec-plan", &["container", "exec", "--interactive", "--", "$ID", "touch", "/tmp/pwned"]),
             &["run", "true"],
             "command line",
-            1,
+            125,
         ),
         (
             a("exec-plan", &["container", "exec", "--interactive", "--privileged", "--", "$ID", "true"]),
             &["run", "true"],
             "option `--privileged`",
-            1,
+            125,
         ),
         (
             a("exec-plan", &["container", "exec", "--interactive", "--user", "0", "--", "$ID", "true"]),
             &["run", "true"],
             "did not ask for a user",
-            1,
+            125,
         ),
         (
             a("exec-plan", &["--host", "unix:///run/other.sock", "container", "exec", "--", "$ID", "true"]),
             &["run", "true"],
             "no `allow` rule",
-            1,
+            125,
         ),
         (a("remove", &["container", "rm", "--force", "--", "$TARGET"]), &["down"], victim_ref, 1),
         (a("start", &["container", "start", "--", "$TARGET"]), &["up"], victim_ref, 1),
@@ -346,8 +359,9 @@ fn other_containers(engine: &'static str) {
         }
         let r = under_attack(&env, &attack, args);
         assert_eq!(r.code, Some(code), "{engine}: {attack}\n{r}");
-        assert!(!r.stderr.contains("LEAKED"), "{engine}: {attack} got through\n{r}");
-        assert!(r.stderr.contains(needle), "{engine}: {attack}: expected {needle:?}\n{r}");
+        let said = format!("{}{}", r.stderr, r.stdout);
+        assert!(!said.contains("LEAKED"), "{engine}: {attack} got through\n{r}");
+        assert!(said.contains(needle), "{engine}: {attack}: expected {needle:?}\n{r}");
         assert_eq!(victim.status(), "running", "{engine}: {attack} changed the victim");
         assert!(!victim.has_file("/tmp/pwned"), "{engine}: {attack} ran in the victim");
     }
@@ -380,13 +394,13 @@ fn engine_environment(engine: &'static str) {
         _ => ("CONTAINERS_CONF", "/workspace/evil.conf"),
     };
     let attack = json!({ "call": "detect", "argv": ["version"], "env": [[key, value]] });
-    let r = attempt(&env, &attack, &["status"]);
+    let r = status_reports(&env, &attack);
     assert!(r.stderr.contains(&format!("environment variable {key} comes from the user's environment")), "{r}");
     let global: &[&str] = match engine {
         "docker" => &["--context", "other", "version"],
         _ => &["--runtime", "/workspace/evil", "version"],
     };
-    let r = attempt(&env, &json!({ "call": "detect", "argv": global }), &["status"]);
+    let r = status_reports(&env, &json!({ "call": "detect", "argv": global }));
     assert!(r.stderr.contains("no `allow` rule"), "{r}");
 }
 

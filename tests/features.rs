@@ -160,15 +160,16 @@ fn publishes_ports(engine: &str) {
         test_image()
     ));
     let r = env.ok(&["up"]);
-    assert!(
-        r.stderr.contains(&format!(
-            "network.ports: [\"127.0.0.1:{tcp}:8000\", \"127.0.0.1:{udp}:53/udp\"] → [\"127.0.0.1:{tcp}:8080\"]"
-        )),
-        "{r}"
-    );
-    assert!(r.stderr.contains("run `alca down` and `alca up` to apply it"), "{r}");
+    assert!(r.stderr.contains("\n  network.ports: "), "{r}");
+    assert!(r.stderr.contains("run `alca up -f` to rebuild it"), "{r}");
+    // `status --json` lists each drifted field with its old and new value.
     let status = env.ok(&["status", "--json"]).json();
-    assert!(status.to_string().contains("network.ports"), "{status}");
+    let drift = status["drift"].as_array().unwrap_or_else(|| panic!("{status}"));
+    assert_eq!(drift.len(), 1, "{status}");
+    assert_eq!(drift[0]["field"], "network.ports", "{status}");
+    let (old, new) = (drift[0]["old"].as_str().unwrap(), drift[0]["new"].as_str().unwrap());
+    assert!(old.contains("8000") && old.contains("53") && old.contains(&tcp.to_string()), "{status}");
+    assert!(new.contains("8080") && !new.contains("8000") && new.contains(&tcp.to_string()), "{status}");
 
     env.ok(&["down"]);
     env.ok(&["up"]);
@@ -200,21 +201,24 @@ fn a_bad_port_is_a_located_config_error() {
         assert_eq!(r.code, Some(1), "{r}");
         assert!(
             r.stderr.contains(&format!(
-                "error: {}:5:21: network: ports[1]: protocol \"sctp\" must be tcp or udp: invalid protocol",
+                "error: network: ports[1]: protocol \"sctp\" must be tcp or udp: invalid protocol\n --> {}:5:21\n",
                 config.display()
             )),
             "{r}"
         );
+        assert!(r.stderr.contains("5 | ports = [\"8080:80\", \"80/sctp\"]\n  |                     ^^^^^^^^^"), "{r}");
     }
     assert!(!env.project.join(".alca").exists(), "a config error must come before any state");
 
     env.write_config(&format!("image = \"{}\"\n[network]\nproxy = \"127.0.0.1:3128\"\n", test_image()));
     let r = env.run(&["up"]);
+    assert_eq!(r.code, Some(1), "{r}");
     assert!(
         r.stderr.contains(&format!(
-            "error: {}:3:9: `network.proxy` is not supported by this version of alca yet",
+            "error: `network.proxy` is not supported by this version of alca yet\n --> {}:3:9\n",
             config.display()
         )),
         "{r}"
     );
+    assert!(r.stderr.contains("= help: remove it"), "{r}");
 }

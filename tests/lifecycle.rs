@@ -82,9 +82,9 @@ fn lifecycle(engine: &str) {
         "no container with the project's label remains"
     );
 
-    // `run` now says what to do.
+    // `run` now says what to do, and exits 125: alca failed, not the command.
     let r = env.run(&["run", "true"]);
-    assert_eq!(r.code, Some(1), "{r}");
+    assert_eq!(r.code, Some(125), "{r}");
     assert!(r.stderr.contains("does not exist") && r.stderr.contains("alca up"), "{r}");
 
     // And `up` brings it back, under the same project id.
@@ -181,7 +181,7 @@ fn moved_project_is_detected() {
     let old = std::mem::replace(&mut env.project, moved.clone());
 
     let r = env.run(&["run", "true"]);
-    assert_eq!(r.code, Some(1), "{r}");
+    assert_eq!(r.code, Some(125), "{r}");
     assert!(
         r.stderr.contains(&format!("project directory has moved from {} to {}", old.display(), moved.display())),
         "{r}"
@@ -206,22 +206,49 @@ fn user_errors_are_explained() {
     assert!(r.stderr.contains("no .alca.toml in") && r.stderr.contains("hint:"), "{r}");
 
     env.write_config("image = \"x\"\nruntime = \"nerdctl\"\n");
-    let r = env.run(&["status"]);
-    assert_eq!(r.code, Some(1));
+    let r = env.run(&["up"]);
+    assert_eq!(r.code, Some(1), "{r}");
     assert!(r.stderr.contains("unknown runtime \"nerdctl\"; known runtimes: docker, podman"), "{r}");
+    assert!(r.stderr.contains("hint:"), "{r}");
+    // `status` is a report: it shows the runtime error and exits 0.
+    let r = env.run(&["status"]);
+    assert_eq!(r.code, Some(0), "{r}");
+    assert!(r.stdout.contains("Runtime:   none available"), "{r}");
+    assert!(r.stdout.contains("unknown runtime \"nerdctl\"; known runtimes: docker, podman"), "{r}");
+    std::fs::remove_dir_all(env.project.join(".alca")).ok();
 
+    // Configuration errors are rendered like rustc's: the message, where it
+    // is, the line and a caret.
     env.write_config("image = \"x\"\nmounts = [\"a:b:c:d\"]\n");
     let r = env.run(&["up"]);
     assert_eq!(r.code, Some(1));
-    assert!(r.stderr.contains(".alca.toml:2:11: mounts[0]: invalid mount"), "{r}");
+    let config = env.project.join(".alca.toml");
+    assert!(r.stderr.contains("error: mounts[0]: invalid mount \"a:b:c:d\""), "{r}");
+    assert!(r.stderr.contains(&format!(" --> {}:2:11\n", config.display())), "{r}");
+    assert!(r.stderr.contains("2 | mounts = [\"a:b:c:d\"]\n  |           ^^^^^^^^^"), "{r}");
+    // And make `status` fail: it cannot report without a configuration.
+    let r = env.run(&["status"]);
+    assert_eq!(r.code, Some(1), "{r}");
+    assert!(r.stderr.contains(&format!(" --> {}:2:11\n", config.display())), "{r}");
 
+    // An unknown key suggests the nearest valid one.
+    env.write_config("image = \"x\"\nrutnime = \"docker\"\n");
+    let r = env.run(&["up"]);
+    assert_eq!(r.code, Some(1));
+    assert!(r.stderr.contains("unknown key `rutnime`"), "{r}");
+    assert!(r.stderr.contains(&format!(" --> {}:2:1\n", config.display())), "{r}");
+    assert!(r.stderr.contains("did you mean `runtime`?"), "{r}");
+    assert!(!r.stderr.contains("unknown field") && !r.stderr.contains("expected one of"), "{r}");
+
+    // `run` exits 125 when alca itself fails, as docker does.
     env.write_config("image = \"x\"\n");
     let r = env.run(&["run", "true"]);
-    assert_eq!(r.code, Some(1));
+    assert_eq!(r.code, Some(125), "{r}");
     assert!(r.stderr.contains("no sandbox yet") && r.stderr.contains("alca up"), "{r}");
 
     let r = env.run(&["run"]);
-    assert_eq!(r.code, Some(2), "clap's usage error:\n{r}");
+    assert_eq!(r.code, Some(125), "a usage error of `run` is alca's failure too:\n{r}");
+    assert!(r.stderr.contains("Usage: alca run"), "{r}");
 }
 
 /// A missing engine or CLI is explained, with what to do about it.
@@ -238,12 +265,20 @@ fn missing_engines_are_explained() {
 
     // The docker CLI is there, its engine is not.
     env.write_config("image = \"x\"\nruntime = \"docker\"\n");
-    let mut cmd = env.alca(&["status"]);
+    let mut cmd = env.alca(&["up"]);
     cmd.env("DOCKER_HOST", format!("unix://{}/no-such.sock", env.root.display()));
     let r = support::Run::of(cmd);
     assert_eq!(r.code, Some(1), "{r}");
     assert!(r.stderr.contains("runtime `docker` is not available: the Docker engine is not reachable"), "{r}");
     assert!(r.stderr.contains("hint: start the Docker engine"), "{r}");
+    // `status` reports it instead of failing.
+    let mut cmd = env.alca(&["status"]);
+    cmd.env("DOCKER_HOST", format!("unix://{}/no-such.sock", env.root.display()));
+    let r = support::Run::of(cmd);
+    assert_eq!(r.code, Some(0), "{r}");
+    assert!(r.stdout.contains("Runtime:   none available"), "{r}");
+    assert!(r.stdout.contains("runtime `docker` is not available: the Docker engine is not reachable"), "{r}");
+    assert!(r.stdout.contains("start the Docker engine"), "{r}");
 
     // Auto-detection lists what it tried and how to fix each.
     env.write_config("image = \"x\"\n");

@@ -123,6 +123,12 @@ pub fn status(r: &StatusReport) {
         return;
     };
     out!("Project ID: {}", state.project_id);
+    if let Some(e) = &r.container_error {
+        out!("Container: {} (cannot get its status)", state.container_name);
+        out!();
+        out!("{}", safe(e));
+        return;
+    }
     match &r.container {
         None => {
             out!("Container: {} (not created)", state.container_name);

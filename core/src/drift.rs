@@ -132,14 +132,40 @@ fn diff(path: &str, old: &Value, new: &Value, out: &mut Vec<Change>) {
                 diff(&format!("{path}[{i}]"), va, vb, out);
             }
         }
-        _ => out.push(Change { field: path.to_string(), old: show(old), new: show(new) }),
+        _ => out.push(Change { field: path.to_string(), old: show(path, old), new: show(path, new) }),
     }
 }
 
-fn show(v: &Value) -> String {
+/// A value as the user wrote it where that is shorter than its JSON: a
+/// list of ports or mounts as their `-p`/`-v` strings.
+fn show(path: &str, v: &Value) -> String {
+    let brief = |item: &Value| -> Option<String> {
+        let text = |k: &str| item.get(k).and_then(Value::as_str);
+        match path {
+            "ports" => {
+                let ip = match text("host_ip") {
+                    Some(ip) if ip.contains(':') => format!("[{ip}]:"),
+                    Some(ip) => format!("{ip}:"),
+                    None => String::new(),
+                };
+                let host = item.get("host_port").and_then(Value::as_u64).map(|p| format!("{p}:")).unwrap_or_default();
+                let proto = if text("protocol") == Some("udp") { "/udp" } else { "" };
+                Some(format!("{ip}{host}{}{proto}", item.get("container_port")?.as_u64()?))
+            }
+            "mounts" => {
+                let ro = if item.get("read_only").and_then(Value::as_bool) == Some(true) { ":ro" } else { "" };
+                Some(format!("{}:{}{ro}", text("source")?, text("target")?))
+            }
+            _ => None,
+        }
+    };
     match v {
         Value::Null => "(none)".into(),
         Value::String(s) => s.clone(),
+        Value::Array(items) => match items.iter().map(brief).collect::<Option<Vec<_>>>() {
+            Some(all) => format!("[{}]", all.join(", ")),
+            None => v.to_string(),
+        },
         other => other.to_string(),
     }
 }
@@ -216,7 +242,11 @@ mod tests {
         assert_eq!(changes(BASE, &with("[resources]\nmemory = \"1g\"\n")), ["resources.memory: (none) → 1073741824"]);
         assert_eq!(changes(BASE, &with("[resources]\ncpus = 1.5\n")), ["resources.cpus: (none) → 1.5"]);
         assert_eq!(changes(BASE, &with("[commands]\nup = \"make\"\n")), ["commands.up: (none) → make"]);
-        assert_eq!(changes(BASE, &with("[network]\nports = [\"8080:80\"]\n")).len(), 1);
+        assert_eq!(changes(BASE, &with("[network]\nports = [\"8080:80\"]\n")), ["network.ports: [] → [8080:80]"]);
+        assert_eq!(
+            changes(BASE, &BASE.replace(", \"/b:/b\"", "")),
+            ["mounts: [/p:/workspace, /a:/a, /b:/b] → [/p:/workspace, /a:/a]"]
+        );
         assert!(changes(BASE, &format!("caps = [\"NET_RAW\"]\n{BASE}"))[0].starts_with("caps.add: "));
         let added = changes(BASE, &BASE.replace("[envs]\n", "[envs]\nNEW = \"1\"\n"));
         assert_eq!(added, ["envs.NEW: (none) → 1"]);

@@ -145,7 +145,10 @@ impl fmt::Display for ConfigError {
         use annotate_snippets::{AnnotationKind, Level, Renderer, Snippet};
         let path = self.path.display().to_string();
         // A zero-width span still gets a caret.
-        let span = if span.is_empty() && span.start < text.len() { span.start..span.start + 1 } else { span.clone() };
+        let span = match text[span.start..].chars().next() {
+            Some(c) if span.is_empty() => span.start..span.start + c.len_utf8(),
+            _ => span.clone(),
+        };
         let mut group = Level::ERROR.primary_title(&self.message).element(
             Snippet::source(text.as_str())
                 .line_start(*line)

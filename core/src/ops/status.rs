@@ -24,6 +24,8 @@ pub struct StatusReport {
     pub runtime_error: Option<String>,
     /// Why the state file could not be read (the report stops there).
     pub state_error: Option<String>,
+    /// Why the runtime could not say how the container is.
+    pub container_error: Option<String>,
     pub runtime: Option<RuntimeReport>,
     /// `None` until the first `alca up`.
     pub state: Option<StateReport>,
@@ -71,6 +73,7 @@ pub async fn status(alca: &Alca) -> Result<StatusReport, Error> {
         config_path: alca.cwd.join(crate::config::FILE_NAME),
         runtime_error: None,
         state_error: None,
+        container_error: None,
         runtime: None,
         state: None,
         container: None,
@@ -88,7 +91,10 @@ pub async fn status(alca: &Alca) -> Result<StatusReport, Error> {
     let state = match State::load(&project) {
         Ok(s) => s,
         Err(e) => {
-            report.state_error = Some(e.to_string());
+            report.state_error = Some(match e.hint() {
+                Some(hint) => format!("{e}\n{hint}"),
+                None => e.to_string(),
+            });
             return Ok(report);
         }
     };
@@ -118,7 +124,17 @@ pub async fn status(alca: &Alca) -> Result<StatusReport, Error> {
         version: selected.availability.version.clone(),
     });
     let Some(state) = state else { return Ok(report) };
-    if let Some(info) = find_container(&mut selected.plugin, &project, &state).await? {
+    let found = match find_container(&mut selected.plugin, &project, &state).await {
+        Ok(found) => found,
+        Err(e) => {
+            report.container_error = Some(match e.hint() {
+                Some(hint) => format!("{e}\n{hint}"),
+                None => e.to_string(),
+            });
+            return Ok(report);
+        }
+    };
+    if let Some(info) = found {
         report.container = Some(ContainerReport {
             running: info.state == container::ContainerState::Running,
             state: state_name(info.state).to_string(),
