@@ -188,6 +188,11 @@ pub struct Availability {
     pub version: Option<String>,
     pub reason: Option<String>,
     pub hint: Option<String>,
+    /// What the runtime, at the version detected, can express (when less
+    /// than its plugin's `features`).
+    pub features: Option<Features>,
+    /// The smallest memory limit the runtime accepts.
+    pub min_memory_bytes: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

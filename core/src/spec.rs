@@ -92,7 +92,28 @@ pub fn fit_to_features(
     spec: &mut container::ContainerSpec,
     info: &container::PluginInfo,
 ) -> Result<Vec<String>, Error> {
-    let f = &info.features;
+    fit(spec, &Target { info, availability: None, default_caps: None })
+}
+
+/// The runtime a spec is fitted to, and what alca knows of the spec's origin.
+pub struct Target<'a> {
+    pub info: &'a container::PluginInfo,
+    /// What `detect` said: the features of the version found (when less than
+    /// the plugin's) and the smallest memory limit it takes.
+    pub availability: Option<&'a container::Availability>,
+    /// Whether the capabilities are alca's defaults (not the user's `caps`):
+    /// on a runtime that cannot drop them (one VM per container, say) the
+    /// defaults are a warning and the user's own `caps` an error. Unknown
+    /// (`None`): an error.
+    pub default_caps: Option<bool>,
+}
+
+/// [`fit_to_features`], with what `detect` said and where the
+/// capabilities come from.
+pub fn fit(spec: &mut container::ContainerSpec, target: &Target<'_>) -> Result<Vec<String>, Error> {
+    let info = target.info;
+    let f = target.availability.and_then(|a| a.features.as_ref()).unwrap_or(&info.features);
+    let min_memory = target.availability.and_then(|a| a.min_memory_bytes);
     let mut refused: Vec<String> = Vec::new();
     let mut from_config = false;
     let mut config_field = |refused: &mut Vec<String>, text: String| {
@@ -137,8 +158,29 @@ pub fn fit_to_features(
     {
         config_field(&mut refused, format!("resources.cpus = {cpus} (a CPU limit that is not a whole number)"));
     }
+    if f.resource_limits
+        && let (Some(memory), Some(min)) = (r.memory_bytes, min_memory)
+        && memory < min
+    {
+        config_field(
+            &mut refused,
+            format!("resources.memory = {} MiB (less than the {} MiB it accepts)", memory >> 20, min.div_ceil(1 << 20)),
+        );
+    }
 
-    if !f.capabilities && (!spec.capabilities.drop.is_empty() || !spec.capabilities.add.is_empty()) {
+    let mut warnings = Vec::new();
+    let caps_asked = !spec.capabilities.drop.is_empty() || !spec.capabilities.add.is_empty();
+    if !f.capabilities && caps_asked && target.default_caps == Some(true) {
+        warnings.push(format!(
+            "runtime `{}` cannot drop Linux capabilities (capabilities): the container runs with the runtime's \
+             default capabilities instead of alca's reduced set ({})",
+            info.id,
+            spec.capabilities.add.join(", ")
+        ));
+        spec.capabilities = container::Capabilities::default();
+    } else if !f.capabilities && caps_asked && target.default_caps == Some(false) {
+        config_field(&mut refused, "caps (the capabilities you set; the runtime cannot drop or add any)".into());
+    } else if !f.capabilities && caps_asked {
         refused.push(format!(
             "capabilities (alca drops all Linux capabilities and adds back only {}; without that, the agent would \
              keep the engine's default capabilities, so alca cannot run its sandbox on this runtime)",
@@ -176,7 +218,6 @@ pub fn fit_to_features(
         return Err(Error::Unsupported { runtime: info.id.clone(), fields: refused, from_config });
     }
 
-    let mut warnings = Vec::new();
     if spec.restart != container::RestartPolicy::No && !f.restart_policy {
         spec.restart = container::RestartPolicy::No;
         warnings.push(format!(
@@ -482,5 +523,49 @@ mod tests {
         let env = |k: &str| (k == "LANG").then(|| "C.UTF-8".to_string());
         let e: Vec<(String, String)> = enter_env(&c, &env).into_iter().map(|kv| (kv.key, kv.value)).collect();
         assert_eq!(e, vec![("LANG".to_string(), "C.UTF-8".to_string()), ("B".to_string(), "2".to_string())]);
+    }
+
+    /// What `detect` says of the version found wins over the plugin's
+    /// features; alca's default capabilities are a warning where they cannot
+    /// be dropped, the user's own an error; a memory limit under the
+    /// runtime's minimum is refused.
+    #[test]
+    fn detected_features_default_caps_and_minimum_memory() {
+        let spec = |text: &str| container_spec(&project(), &config(text), &State::new(), &|_| None);
+        let info = runtime(all_features());
+        let mut older = all_features();
+        older.capabilities = false;
+        let detected = container::Availability {
+            available: true,
+            version: Some("0.9.0".into()),
+            reason: None,
+            hint: None,
+            features: Some(older),
+            min_memory_bytes: Some(200 << 20),
+        };
+        let target =
+            |default_caps| Target { info: &info, availability: Some(&detected), default_caps: Some(default_caps) };
+
+        let mut s = spec("image = \"i\"\n");
+        let warnings = fit(&mut s, &target(true)).unwrap();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("cannot drop Linux capabilities (capabilities)"), "{}", warnings[0]);
+        assert_eq!(s.capabilities, container::Capabilities::default());
+
+        let mut s = spec("image = \"i\"\ncaps = [\"NET_RAW\"]\n");
+        let e = fit(&mut s, &target(false)).unwrap_err();
+        assert!(e.to_string().contains("caps (the capabilities you set"), "{e}");
+        assert!(matches!(e, Error::Unsupported { from_config: true, .. }));
+
+        let mut s = spec("image = \"i\"\n[resources]\nmemory = \"128m\"\n");
+        let e = fit(&mut s, &target(true)).unwrap_err().to_string();
+        assert!(e.contains("resources.memory = 128 MiB (less than the 200 MiB it accepts)"), "{e}");
+        let mut s = spec("image = \"i\"\n[resources]\nmemory = \"200m\"\n");
+        assert!(fit(&mut s, &target(true)).is_ok());
+
+        // Without what `detect` said, the plugin's features count.
+        let mut s = spec("image = \"i\"\n");
+        let plain = Target { info: &info, availability: None, default_caps: Some(true) };
+        assert_eq!(fit(&mut s, &plain).unwrap(), Vec::<String>::new());
     }
 }

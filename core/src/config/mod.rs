@@ -84,6 +84,13 @@ pub struct Caps {
     pub add: Vec<String>,
 }
 
+impl Caps {
+    /// alca's defaults: everything dropped but [`DEFAULT_CAPS`].
+    pub fn is_default(&self) -> bool {
+        self.drop == ["ALL"] && self.add.iter().map(String::as_str).eq(DEFAULT_CAPS.iter().copied())
+    }
+}
+
 /// `[hooks]`: commands run on the host, in the project directory.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct Hooks {

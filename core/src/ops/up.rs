@@ -115,7 +115,7 @@ pub async fn up(alca: &Alca, options: &UpOptions, reporter: &dyn Reporter) -> Re
     if rebuild && let Some(info) = existing.take() {
         // Before the old container goes: a new one this runtime cannot
         // create would leave the project with none.
-        spec::fit_to_features(&mut spec::container_spec(&project, &config, &state, &process_env), &selected.info)?;
+        spec::fit(&mut spec::container_spec(&project, &config, &state, &process_env), &target(&selected, &config))?;
         reporter.step(&format!("Removing container {} for the rebuild", info.name));
         super::stop_and_remove(&mut selected.plugin, &info, options.force, reporter).await?;
         state.container_id = None;
@@ -137,9 +137,9 @@ pub async fn up(alca: &Alca, options: &UpOptions, reporter: &dyn Reporter) -> Re
                 (info, if adopted { "adopted" } else { "started" })
             }
             container::ContainerState::Dead | container::ContainerState::Removing => {
-                spec::fit_to_features(
+                spec::fit(
                     &mut spec::container_spec(&project, &config, &state, &process_env),
-                    &selected.info,
+                    &target(&selected, &config),
                 )?;
                 reporter.step(&format!("Replacing container {} (it is {})", info.name, state_name(info.state)));
                 selected.plugin.remove(&info.id, true).await?;
@@ -215,6 +215,15 @@ fn adopt(project: &Project, state: &mut State, id: &str, name: &str, reporter: &
     state.format = 1;
 }
 
+/// The runtime as `detect` described it, for [`spec::fit`].
+fn target<'a>(selected: &'a Selected, config: &Config) -> spec::Target<'a> {
+    spec::Target {
+        info: &selected.info,
+        availability: Some(&selected.availability),
+        default_caps: Some(config.caps.is_default()),
+    }
+}
+
 /// Creates and starts the container; the state records it before it starts,
 /// so an interruption leaves nothing `up` or `down` cannot find.
 async fn create(
@@ -232,7 +241,7 @@ async fn create(
         mount.source = source.display().to_string();
     }
     // Before any pull or create: a refusal leaves nothing behind.
-    for warning in spec::fit_to_features(&mut spec, &selected.info)? {
+    for warning in spec::fit(&mut spec, &target(selected, config))? {
         reporter.warn(&warning);
     }
     let plugin = &mut selected.plugin;

@@ -140,11 +140,15 @@ pub struct CallContext {
     pub request: Request,
     /// Containers this call's own `creates`/`lists` commands printed.
     pub yielded: Vec<String>,
+    /// Containers a JSON listing (an engine that cannot filter) printed,
+    /// with their labels as the engine printed them. Not containers of the
+    /// call: only what `list-containers` may return.
+    pub listed: Vec<(String, Vec<(String, String)>)>,
 }
 
 impl CallContext {
     pub fn new(function: &'static str, request: Request) -> CallContext {
-        CallContext { function, request, yielded: Vec::new() }
+        CallContext { function, request, yielded: Vec::new(), listed: Vec::new() }
     }
 
     /// Remembers the container references a `creates`/`lists` command
@@ -158,6 +162,28 @@ impl CallContext {
             if !line.is_empty() && !line.contains(char::is_whitespace) && !self.yielded.iter().any(|y| y == line) {
                 self.yielded.push(line.to_string());
             }
+        }
+    }
+
+    /// Remembers what a JSON listing printed: each element's id and string
+    /// labels, read at the rule's JSON pointers (elements without a string
+    /// id are skipped).
+    pub fn remember_json(&mut self, stdout: &[u8], listing: &crate::plugin::manifest::JsonListing) {
+        let Ok(serde_json::Value::Array(items)) = serde_json::from_slice::<serde_json::Value>(stdout) else {
+            tracing::debug!("a JSON listing printed something that is not a JSON array; nothing listed");
+            return;
+        };
+        for item in items {
+            if self.listed.len() >= MAX_YIELDED {
+                return;
+            }
+            let Some(id) = item.pointer(&listing.id).and_then(|v| v.as_str()) else { continue };
+            let labels = item
+                .pointer(&listing.labels)
+                .and_then(|v| v.as_object())
+                .map(|o| o.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect())
+                .unwrap_or_default();
+            self.listed.push((id.to_string(), labels));
         }
     }
 
@@ -175,7 +201,7 @@ impl CallContext {
         }
     }
 
-    fn lacks(&self, what: &str) -> String {
+    pub(crate) fn lacks(&self, what: &str) -> String {
         format!("alca's `{}` request has no {what}", self.function)
     }
 }
@@ -1029,6 +1055,26 @@ pub(crate) mod tests {
         // Nothing in a request without that field.
         let detect = CallContext::new("detect", Request::None);
         assert!(no(Placeholder::Image, "img:1", &detect).contains("`detect` request has no image"));
+    }
+
+    #[test]
+    fn json_listings_are_read_at_the_rules_pointers_and_vouch_for_nothing() {
+        let listing = crate::plugin::manifest::JsonListing {
+            id: "/configuration/id".into(),
+            labels: "/configuration/labels".into(),
+        };
+        let mut c = CallContext::new("list-containers", Request::List(vec![]));
+        let out = br#"[{"configuration":{"id":"a","labels":{"k":"v","n":3}}},{"configuration":{"labels":{}}},{"configuration":{"id":"b"}},"junk"]"#;
+        c.remember_json(out, &listing);
+        assert_eq!(
+            c.listed,
+            vec![("a".to_string(), vec![("k".to_string(), "v".to_string())]), ("b".to_string(), vec![])]
+        );
+        assert!(c.yielded.is_empty(), "a listing that cannot filter names no container of the call");
+        let mut c = CallContext::new("list-containers", Request::List(vec![]));
+        c.remember_json(b"not json", &listing);
+        c.remember_json(br#"{"configuration":{"id":"a"}}"#, &listing);
+        assert!(c.listed.is_empty());
     }
 
     #[test]

@@ -224,7 +224,7 @@ impl Broker {
         let shown = grant::render_command(&req.program, &req.args);
         tracing::debug!(plugin = %self.manifest.id, "run: {shown} (timeout {:.0?})", limit);
 
-        let result = spawn_captured(&path, &req, env, limit, cap).await.map(|out| (out, allowed.rule.role));
+        let result = spawn_captured(&path, &req, env, limit, cap).await.map(|out| (out, allowed.rule.role.clone()));
         match &result {
             Ok((out, _)) => tracing::debug!(
                 plugin = %self.manifest.id,

@@ -436,6 +436,11 @@ fn match_rule<'m>(rule: &AllowRule, deny: &'m [DenyArg], args: &[String], ctx: &
         Role::Plain => Ok(()),
         Role::Creates => bind::check_complete(&given, ctx).map_err(Miss::Request),
         Role::Lists => bind::check_selectors_complete(&given, ctx).map_err(Miss::Request),
+        // The engine cannot filter: alca filters its output itself.
+        Role::ListsJson(_) => match &ctx.request {
+            crate::plugin::bind::Request::List(_) => Ok(()),
+            _ => Err(Miss::Request(ctx.lacks("label selector"))),
+        },
     }
 }
 

@@ -384,8 +384,12 @@ impl PluginState {
         self.clock.spawn_finished();
         Ok(match result {
             Ok((out, role)) => {
-                if matches!(role, Role::Creates | Role::Lists) && out.exit_code == Some(0) {
-                    self.call.remember(&out.stdout);
+                match &role {
+                    Role::Creates | Role::Lists if out.exit_code == Some(0) => self.call.remember(&out.stdout),
+                    Role::ListsJson(listing) if out.exit_code == Some(0) => {
+                        self.call.remember_json(&out.stdout, listing)
+                    }
+                    _ => {}
                 }
                 Ok(out)
             }

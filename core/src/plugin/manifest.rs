@@ -91,7 +91,7 @@ pub struct DenyArg {
 }
 
 /// What a rule's command does, beyond running.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Role {
     Plain,
     /// Creates the container the request's spec describes: it must express
@@ -102,6 +102,23 @@ pub enum Role {
     /// request, and the ids it prints (one per line) become containers of
     /// the call.
     Lists,
+    /// Lists every container of an engine that cannot filter by label
+    /// (Apple's `container list --all --format json`): it prints a JSON
+    /// array, and alca reads each element's id and labels at these JSON
+    /// pointers itself. An entry the plugin returns is kept only if the
+    /// engine printed its id with the labels alca asked for (and takes the
+    /// engine's labels); these ids do not become containers of the call, so
+    /// the plugin cannot act on the other containers it saw.
+    ListsJson(JsonListing),
+}
+
+/// Where a JSON listing holds each container's id and labels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonListing {
+    /// JSON pointer into each element, e.g. `/configuration/id`.
+    pub id: String,
+    /// JSON pointer to an object of string labels, e.g. `/configuration/labels`.
+    pub labels: String,
 }
 
 /// One allowed invocation shape.
@@ -209,10 +226,33 @@ struct RawRule {
     #[serde(default)]
     creates: bool,
     #[serde(default)]
-    lists: bool,
+    lists: RawLists,
     #[serde(default)]
     interactive: bool,
     max_timeout_secs: Option<u32>,
+}
+
+/// `lists = true`, or `lists = { json-id = "/…", json-labels = "/…" }`.
+#[derive(Deserialize, Default)]
+#[serde(untagged)]
+enum RawLists {
+    #[default]
+    No,
+    Flag(bool),
+    Json(RawJsonListing),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawJsonListing {
+    json_id: String,
+    json_labels: String,
+}
+
+impl RawLists {
+    fn any(&self) -> bool {
+        !matches!(self, RawLists::No | RawLists::Flag(false))
+    }
 }
 
 impl Manifest {
@@ -393,11 +433,21 @@ impl AllowRule {
                     .into(),
             ));
         }
-        let role = match (raw.creates, raw.lists) {
-            (false, false) => Role::Plain,
-            (true, false) => Role::Creates,
-            (false, true) => Role::Lists,
-            (true, true) => return Err(fail("a rule cannot both create and list".into())),
+        let role = match (raw.creates, &raw.lists) {
+            (true, lists) if lists.any() => return Err(fail("a rule cannot both create and list".into())),
+            (true, _) => Role::Creates,
+            (false, RawLists::Flag(true)) => Role::Lists,
+            (false, RawLists::Json(j)) => {
+                for (key, pointer) in [("json-id", &j.json_id), ("json-labels", &j.json_labels)] {
+                    if !pointer.starts_with('/') || pointer.len() > 256 {
+                        return Err(fail(format!(
+                            "`lists.{key}` must be a JSON pointer such as \"/configuration/id\""
+                        )));
+                    }
+                }
+                Role::ListsJson(JsonListing { id: j.json_id.clone(), labels: j.json_labels.clone() })
+            }
+            (false, _) => Role::Plain,
         };
         if free && role != Role::Plain {
             return Err(fail("a rule that creates or lists containers cannot end in `**`".into()));
@@ -411,7 +461,7 @@ impl AllowRule {
                     return Err(fail(format!("option `{name}` is listed twice")));
                 }
             }
-            if role == Role::Lists
+            if matches!(role, Role::Lists | Role::ListsJson(_))
                 && matches!(spec.pattern, Some(ValuePattern::Any | ValuePattern::Prefix(_) | ValuePattern::Path(_)))
             {
                 return Err(fail(format!(
@@ -475,8 +525,12 @@ fn render_rule(raw: &RawRule) -> String {
     if raw.creates {
         s.push_str(", creates = true");
     }
-    if raw.lists {
-        s.push_str(", lists = true");
+    match &raw.lists {
+        RawLists::Flag(true) => s.push_str(", lists = true"),
+        RawLists::Json(j) => {
+            s.push_str(&format!(", lists = {{ json-id = {:?}, json-labels = {:?} }}", j.json_id, j.json_labels))
+        }
+        _ => {}
     }
     if raw.interactive {
         s.push_str(", interactive = true");

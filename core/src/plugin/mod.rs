@@ -713,14 +713,28 @@ impl PluginInstance {
             infos.truncate(MAX_LISTED);
         }
         let before = infos.len();
-        let yielded = &self.store.data().call.yielded;
-        infos.retain(|info| {
-            // Only containers the engine itself listed in this call...
-            yielded.contains(&info.id)
-            // ...that carry the labels alca asked for.
-                && selector.iter().all(|s| {
-                    info.labels.iter().any(|kv| kv.key == s.key && s.value.as_ref().is_none_or(|v| *v == kv.value))
-                })
+        let call = &self.store.data().call;
+        let matches = |labels: &[(&str, &str)]| {
+            selector.iter().all(|s| labels.iter().any(|(k, v)| *k == s.key && s.value.as_ref().is_none_or(|w| w == v)))
+        };
+        infos.retain_mut(|info| {
+            // Only containers the engine itself listed in this call, with
+            // the labels alca asked for...
+            if call.yielded.contains(&info.id) {
+                let labels: Vec<(&str, &str)> =
+                    info.labels.iter().map(|kv| (kv.key.as_str(), kv.value.as_str())).collect();
+                return matches(&labels);
+            }
+            // ...or, from an engine that cannot filter, with the labels the
+            // engine printed for it (which replace the plugin's).
+            let Some((_, engine)) = call.listed.iter().find(|(id, _)| *id == info.id) else { return false };
+            let labels: Vec<(&str, &str)> = engine.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            if !matches(&labels) {
+                return false;
+            }
+            info.labels =
+                engine.iter().map(|(k, v)| container::KeyValue { key: k.clone(), value: v.clone() }).collect();
+            true
         });
         if infos.len() != before {
             tracing::warn!(

@@ -18,6 +18,18 @@ pub const VERSION: &str = "0.1.0";
 /// 0.1.0 has no way to say anything about the abilities added later; its
 /// contract told plugins to refuse (`invalid-spec`) what they cannot express,
 /// so those count as present.
+/// 0.1.0 has no version-dependent features and no memory minimum.
+fn availability(a: alca::runtime::types::Availability) -> crate::container::Availability {
+    crate::container::Availability {
+        available: a.available,
+        version: a.version,
+        reason: a.reason,
+        hint: a.hint,
+        features: None,
+        min_memory_bytes: None,
+    }
+}
+
 fn features(f: alca::runtime::types::Features) -> crate::container::Features {
     use alca::runtime::types::Features as F;
     crate::container::Features {

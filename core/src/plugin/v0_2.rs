@@ -15,6 +15,17 @@ wasmtime::component::bindgen!({
 /// The contract version, as it appears in import and export names.
 pub const VERSION: &str = "0.2.0";
 
+fn availability(a: alca::runtime::types::Availability) -> crate::container::Availability {
+    crate::container::Availability {
+        available: a.available,
+        version: a.version,
+        reason: a.reason,
+        hint: a.hint,
+        features: a.features.map(features),
+        min_memory_bytes: a.min_memory_bytes,
+    }
+}
+
 fn features(f: alca::runtime::types::Features) -> crate::container::Features {
     use alca::runtime::types::Features as F;
     crate::container::Features {

@@ -133,12 +133,18 @@ impl Exports {
 
     pub async fn info(&self, store: &mut Store<PluginState>) -> wasmtime::Result<c::PluginInfo> {
         let i = self.rt().call_info(store).await?;
-        Ok(c::PluginInfo { id: i.id, name: i.name, runtime: i.runtime, version: i.version, features: features(i.features) })
+        Ok(c::PluginInfo {
+            id: i.id,
+            name: i.name,
+            runtime: i.runtime,
+            version: i.version,
+            features: features(i.features),
+        })
     }
 
     pub async fn detect(&self, store: &mut Store<PluginState>) -> wasmtime::Result<c::Availability> {
         let a = self.rt().call_detect(store).await?;
-        Ok(c::Availability { available: a.available, version: a.version, reason: a.reason, hint: a.hint })
+        Ok(availability(a))
     }
 
     pub async fn image_exists(&self, store: &mut Store<PluginState>, image: &str) -> Call<bool> {

@@ -122,6 +122,8 @@ impl Runtime for DockerCompat {
             version: None,
             reason: Some(reason),
             hint: Some(hint.to_string()),
+            features: None,
+            min_memory_bytes: None,
         };
         if host::locate(self.flavor.program).is_none() {
             return unavailable(format!("`{}` was not found on PATH", self.flavor.program), self.flavor.install_hint);
@@ -144,9 +146,14 @@ impl Runtime for DockerCompat {
             }
         };
         match parse_version(self.flavor.engine, &out.stdout) {
-            Ok(Some(version)) if out.success() => {
-                Availability { available: true, version: Some(version), reason: None, hint: None }
-            }
+            Ok(Some(version)) if out.success() => Availability {
+                available: true,
+                version: Some(version),
+                reason: None,
+                hint: None,
+                features: None,
+                min_memory_bytes: None,
+            },
             _ => {
                 let failure = cmd.failure(&out);
                 match classify(self.flavor, failure) {

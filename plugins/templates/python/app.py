@@ -80,19 +80,19 @@ class Runtime(exports.Runtime):
 
     def detect(self) -> Availability:
         if process.locate(PROGRAM) is None:
-            return Availability(False, None, f"`{PROGRAM}` was not found on PATH", INSTALL_HINT)
+            return Availability(False, None, f"`{PROGRAM}` was not found on PATH", INSTALL_HINT, None, None)
         try:
             out = spawn(["version", "--format", "{{json .}}"], timeout_secs=20)
         except Err as e:
-            return Availability(False, None, error_text(e.value), START_HINT)
+            return Availability(False, None, error_text(e.value), START_HINT, None, None)
         try:
             # `Server` is null when the CLI cannot reach the engine.
             version = (json.loads(out.stdout).get("Server") or {}).get("Version")
         except ValueError:
             version = None
         if out.exit_code == 0 and version:
-            return Availability(True, version, None, None)
-        return Availability(False, None, f"the engine did not answer: {tail(out.stderr, 300)}", START_HINT)
+            return Availability(True, version, None, None, None, None)
+        return Availability(False, None, f"the engine did not answer: {tail(out.stderr, 300)}", START_HINT, None, None)
 
     def image_exists(self, image: str) -> bool:
         try:

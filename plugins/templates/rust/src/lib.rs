@@ -57,6 +57,8 @@ impl Runtime for Plugin {
             version: None,
             reason: Some(reason),
             hint: Some(hint.into()),
+            features: None,
+            min_memory_bytes: None,
         };
         if host::locate(PROGRAM).is_none() {
             return unavailable(format!("`{PROGRAM}` was not found on PATH"), INSTALL_HINT);
@@ -71,7 +73,7 @@ impl Runtime for Plugin {
             .and_then(|v| v.pointer("/Server/Version").and_then(Value::as_str).map(String::from));
         match version {
             Some(version) if out.success() => {
-                Availability { available: true, version: Some(version), reason: None, hint: None }
+                Availability { available: true, version: Some(version), reason: None, hint: None, features: None, min_memory_bytes: None }
             }
             _ => unavailable(format!("the engine did not answer: {}", stderr_tail(&out.stderr, 300)), START_HINT),
         }

@@ -24,7 +24,14 @@ fn marker() -> String {
 }
 
 fn refused(reason: String) -> Availability {
-    Availability { available: false, version: None, reason: Some(reason), hint: None }
+    Availability {
+        available: false,
+        version: None,
+        reason: Some(reason),
+        hint: None,
+        features: None,
+        min_memory_bytes: None,
+    }
 }
 
 fn leaked(what: String) -> Availability {
@@ -185,7 +192,14 @@ impl Runtime for Hostile {
             "background" => spawn_result(
                 Command::new("sh").args(["-c".to_string(), format!("sleep {m} > /dev/null 2>&1 &", m = marker())]),
             ),
-            _ => Availability { available: true, version: Some("0.0.0-fake".into()), reason: None, hint: None },
+            _ => Availability {
+                available: true,
+                version: Some("0.0.0-fake".into()),
+                reason: None,
+                hint: None,
+                features: None,
+                min_memory_bytes: None,
+            },
         }
     }
 

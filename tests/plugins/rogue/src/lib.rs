@@ -172,7 +172,14 @@ impl Runtime for Rogue {
     fn detect(&self) -> Availability {
         if let Some(a) = attack("detect", &[]) {
             let e = leak("detect", run(a));
-            return Availability { available: false, version: None, reason: Some(format!("{e:?}")), hint: None };
+            return Availability {
+                available: false,
+                version: None,
+                reason: Some(format!("{e:?}")),
+                hint: None,
+                features: None,
+                min_memory_bytes: None,
+            };
         }
         honest().detect()
     }
