@@ -603,6 +603,32 @@ mod tests {
     }
 
     #[test]
+    fn json_listings_for_engines_that_cannot_filter() {
+        let base = "id = \"x\"\nname = \"X\"\nversion = \"1\"\nruntime = \"x\"\n[[programs]]\nname = \"container\"\n";
+        let rule = |lists: &str, options: &str| {
+            format!("{base}allow = [{{ args = [\"list\"], lists = {lists}, options = [{options}] }}]\n")
+        };
+        let m = Manifest::parse(
+            &rule("{ json-id = \"/configuration/id\", json-labels = \"/configuration/labels\" }", "\"--all\", \"--format=json\""),
+            "t",
+        )
+        .unwrap();
+        let r = &m.program("container").unwrap().allow[0];
+        assert_eq!(
+            r.role,
+            Role::ListsJson(JsonListing { id: "/configuration/id".into(), labels: "/configuration/labels".into() })
+        );
+        for (lists, options, needle) in [
+            ("{ json-id = \"id\", json-labels = \"/l\" }", "", "JSON pointer"),
+            ("{ json-id = \"/id\", json-labels = \"/l\" }", "\"--format=*\"", "fixed or bound values"),
+        ] {
+            let e = Manifest::parse(&rule(lists, options), "t").unwrap_err().to_string();
+            assert!(e.contains(needle), "{e}");
+        }
+        assert!(Manifest::parse(&rule("{ json-id = \"/id\" }", ""), "t").is_err());
+    }
+
+    #[test]
     fn rejects_bad_manifests() {
         let base = "id = \"x\"\nname = \"X\"\nversion = \"1\"\nruntime = \"x\"\n";
         let bad = [
