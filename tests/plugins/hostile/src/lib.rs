@@ -35,7 +35,14 @@ fn refused(reason: String) -> Availability {
 }
 
 fn leaked(what: String) -> Availability {
-    Availability { available: true, version: Some(format!("LEAKED {what}")), reason: None, hint: None }
+    Availability {
+        available: true,
+        version: Some(format!("LEAKED {what}")),
+        reason: None,
+        hint: None,
+        features: None,
+        min_memory_bytes: None,
+    }
 }
 
 fn spawn_result(cmd: Command) -> Availability {
@@ -176,6 +183,8 @@ impl Runtime for Hostile {
                     version: Some("1\x1b[8m".into()),
                     reason: Some("reason\r\x1b[1Aover the previous line\u{9b}2J".into()),
                     hint: Some("hint\x07".into()),
+                    features: None,
+                    min_memory_bytes: None,
                 }
             }
             "what-the-plugin-sees" => {
