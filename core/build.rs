@@ -1,4 +1,4 @@
-//! Builds the built-in runtime plugins (docker, podman) for wasm32-wasip2 and
+//! Builds the built-in runtime plugins (docker, podman, apple) for wasm32-wasip2 and
 //! puts them in OUT_DIR, where `src/plugin/mod.rs` embeds them. This is the
 //! ordinary build: nobody runs a separate plugin build step.
 //!
@@ -7,14 +7,15 @@
 //! outer build's lock is never contended and repeated builds are incremental.
 //!
 //! Packagers with prebuilt components can set ALCA_PREBUILT_PLUGINS to a
-//! directory holding `docker.wasm` and `podman.wasm`.
+//! directory holding `docker.wasm`, `podman.wasm` and `apple.wasm`.
 
 use std::env;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const TARGET: &str = "wasm32-wasip2";
-const PLUGINS: &[(&str, &str)] = &[("docker", "alca_plugin_docker"), ("podman", "alca_plugin_podman")];
+const PLUGINS: &[(&str, &str)] =
+    &[("docker", "alca_plugin_docker"), ("podman", "alca_plugin_podman"), ("apple", "alca_plugin_apple")];
 
 fn main() {
     let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
@@ -42,6 +43,7 @@ fn main() {
         "plugins/docker-compat",
         "plugins/docker",
         "plugins/podman",
+        "plugins/apple",
     ] {
         println!("cargo:rerun-if-changed={}", root.join(path).display());
     }

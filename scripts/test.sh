@@ -12,6 +12,10 @@ cargo test --workspace --locked
 
 echo "== docker-compatible plugin logic (host-side unit tests)" >&2
 (cd plugins && cargo test --locked -p alca-docker-compat)
+echo "== Apple container plugin logic (host-side unit tests)" >&2
+(cd plugins && cargo test --locked -p alca-plugin-apple)
+echo "== the fake Apple container CLI itself" >&2
+(cd tests/fakes/apple && python3 -B -m unittest test_fake)
 
 echo "== example plugins' own unit tests (JavaScript, Python)" >&2
 (cd plugins/examples/docker-js && npm test --silent)

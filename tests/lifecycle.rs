@@ -208,13 +208,13 @@ fn user_errors_are_explained() {
     env.write_config("image = \"x\"\nruntime = \"nerdctl\"\n");
     let r = env.run(&["up"]);
     assert_eq!(r.code, Some(1), "{r}");
-    assert!(r.stderr.contains("unknown runtime \"nerdctl\"; known runtimes: docker, podman"), "{r}");
+    assert!(r.stderr.contains("unknown runtime \"nerdctl\"; known runtimes: docker, podman, apple"), "{r}");
     assert!(r.stderr.contains("hint:"), "{r}");
     // `status` is a report: it shows the runtime error and exits 0.
     let r = env.run(&["status"]);
     assert_eq!(r.code, Some(0), "{r}");
     assert!(r.stdout.contains("Runtime:   none available"), "{r}");
-    assert!(r.stdout.contains("unknown runtime \"nerdctl\"; known runtimes: docker, podman"), "{r}");
+    assert!(r.stdout.contains("unknown runtime \"nerdctl\"; known runtimes: docker, podman, apple"), "{r}");
     std::fs::remove_dir_all(env.project.join(".alca")).ok();
 
     // Configuration errors are rendered like rustc's: the message, where it

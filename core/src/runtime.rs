@@ -4,8 +4,11 @@
 //! * `auto`: the runtime already holding the project's container (from the
 //!   state file) if it is available, so a newly installed engine never
 //!   orphans a container; otherwise the platform's preference order
-//!   (Linux: podman, then docker; macOS: docker, then podman), then the
-//!   installed plugins in id order.
+//!   (Linux: podman, then docker; macOS: Apple's `container` when its
+//!   system service is running, then docker, then podman), then the
+//!   installed plugins in id order. `apple` is never tried on Linux, where
+//!   it cannot run, but `runtime = "apple"` is accepted everywhere and says
+//!   why it is not available.
 
 use crate::Alca;
 use crate::config::RuntimeChoice;
@@ -16,7 +19,13 @@ use crate::report::Reporter;
 
 /// Auto-detection order on this platform.
 pub fn preference() -> &'static [&'static str] {
-    if cfg!(target_os = "linux") { &["podman", "docker"] } else { &["docker", "podman"] }
+    if cfg!(target_os = "linux") {
+        &["podman", "docker"]
+    } else if cfg!(target_os = "macos") {
+        &["apple", "docker", "podman"]
+    } else {
+        &["docker", "podman"]
+    }
 }
 
 /// A loaded runtime plugin that answered `detect` positively.

@@ -284,7 +284,7 @@ fn runtime_choice(r: &str) -> Result<RuntimeChoice, String> {
             Ok(RuntimeChoice::Named(name.to_string()))
         }
         other => Err(format!(
-            "`runtime` must be \"auto\", \"docker\", \"podman\" or the id of an installed plugin, got {other:?}"
+            "`runtime` must be \"auto\", \"docker\", \"podman\", \"apple\" or the id of an installed plugin, got {other:?}"
         )),
     }
 }

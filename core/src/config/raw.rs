@@ -150,8 +150,8 @@ pub struct RawFile {
     pub workdir: Option<Sp<String>>,
     /// Not supported by this version of alca yet: files of the project to hide from the container.
     pub workdir_exclude: Option<Sp<Vec<String>>>,
-    /// The runtime plugin: `auto` (default; podman, then docker on Linux; docker, then podman on
-    /// macOS), `docker`, `podman`, or the id of an installed plugin.
+    /// The runtime plugin: `auto` (default; podman, then docker on Linux; apple, docker, then
+    /// podman on macOS), `docker`, `podman`, `apple`, or the id of an installed plugin.
     pub runtime: Option<Sp<String>>,
     /// Host paths mounted in the container: `"source:target"`, `"source:target:ro"`, or
     /// `{ source, target, readonly }`. Relative sources are relative to the file that declares them;

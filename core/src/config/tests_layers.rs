@@ -171,7 +171,7 @@ fn runtime_is_auto_or_a_plugin_id() {
     }
     assert_eq!(
         err("image = \"x\"\nruntime = \"Docker\"\n"),
-        "<dir>/.alca.toml:2:11: `runtime` must be \"auto\", \"docker\", \"podman\" or the id of an installed plugin, \
+        "<dir>/.alca.toml:2:11: `runtime` must be \"auto\", \"docker\", \"podman\", \"apple\" or the id of an installed plugin, \
          got \"Docker\""
     );
     // The include wins; an extended file loses to the file itself.

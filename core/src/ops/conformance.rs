@@ -673,12 +673,19 @@ async fn suite(session: &mut Session<'_>, checks: &mut Checks, fx: &Fixture, mad
         checks.fail("info", "id equal to the manifest's, a semver version, a name and a runtime", problems.join("; "));
     }
 
-    // detect: the engine is there (the rest needs it).
+    // detect: the engine is there (the rest needs it). What the version it
+    // found can express replaces the plugin's features.
+    let mut features = info.features;
     match call!(session, p => p.detect()) {
-        Ok(a) if a.available => match &a.version {
-            Some(v) => checks.pass_with("detect", format!("engine {v}")),
-            None => checks.pass("detect"),
-        },
+        Ok(a) if a.available => {
+            if let Some(detected) = a.features {
+                features = detected;
+            }
+            match &a.version {
+                Some(v) => checks.pass_with("detect", format!("engine {v}")),
+                None => checks.pass("detect"),
+            }
+        }
         Ok(a) => {
             let mut actual = format!("not available: {}", a.reason.as_deref().unwrap_or("(no reason given)"));
             if let Some(hint) = &a.hint {
@@ -724,7 +731,6 @@ async fn suite(session: &mut Session<'_>, checks: &mut Checks, fx: &Fixture, mad
     }
 
     // create: alca's kind of spec.
-    let features = info.features;
     let spec = fx.spec(features);
     made.names.push(spec.name.clone());
     let id = match call!(session, p => p.create(&spec)) {

@@ -575,6 +575,7 @@ mod tests {
 
     const DOCKER: &str = include_str!("../../../plugins/docker/alca-plugin.toml");
     const PODMAN: &str = include_str!("../../../plugins/podman/alca-plugin.toml");
+    const APPLE: &str = include_str!("../../../plugins/apple/alca-plugin.toml");
 
     #[test]
     fn builtin_manifests_parse() {
@@ -590,6 +591,17 @@ mod tests {
             assert!(p.allow.iter().all(|r| !r.free), "built-in rules are all parsed");
             assert_eq!(m.limits.memory_mib, DEFAULT_MEMORY_MIB);
         }
+        // Apple's `container`: its one program, no label filter (a JSON listing).
+        let m = Manifest::parse(APPLE, "apple").unwrap();
+        assert_eq!(m.id, "apple");
+        assert_eq!(m.programs.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["container"]);
+        let p = m.program("container").unwrap();
+        assert!(p.deny.iter().any(|d| d.source == "--virtualization"));
+        assert!(p.allow.iter().any(|r| r.interactive));
+        assert!(p.allow.iter().any(|r| r.role == Role::Creates));
+        assert!(p.allow.iter().any(|r| matches!(&r.role, Role::ListsJson(j) if j.id == "/configuration/id")));
+        assert!(p.env.is_empty() && p.set_env.is_empty());
+        assert!(p.allow.iter().all(|r| !r.free), "built-in rules are all parsed");
     }
 
     #[test]
@@ -609,7 +621,10 @@ mod tests {
             format!("{base}allow = [{{ args = [\"list\"], lists = {lists}, options = [{options}] }}]\n")
         };
         let m = Manifest::parse(
-            &rule("{ json-id = \"/configuration/id\", json-labels = \"/configuration/labels\" }", "\"--all\", \"--format=json\""),
+            &rule(
+                "{ json-id = \"/configuration/id\", json-labels = \"/configuration/labels\" }",
+                "\"--all\", \"--format=json\"",
+            ),
             "t",
         )
         .unwrap();

@@ -71,6 +71,7 @@ const BUILTINS: &[(&str, &[u8])] = &[
         include_str!("../../../plugins/podman/alca-plugin.toml"),
         include_bytes!(concat!(env!("OUT_DIR"), "/podman.wasm")),
     ),
+    (include_str!("../../../plugins/apple/alca-plugin.toml"), include_bytes!(concat!(env!("OUT_DIR"), "/apple.wasm"))),
 ];
 
 /// Where a plugin comes from.

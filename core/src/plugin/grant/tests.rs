@@ -482,3 +482,204 @@ allow = [
     let e = check(&m, "docker", &args, &[], Use::Spawn, &create_ctx()).map(drop).unwrap_err().to_string();
     assert!(e.contains("drop capability ALL"), "{e}");
 }
+
+// --- The built-in Apple grant (swift-argument-parser CLI, no label filter) ---
+
+const APPLE: &str = include_str!("../../../../plugins/apple/alca-plugin.toml");
+
+/// `spec()` as Apple can express it: whole CPUs, no restart policy.
+fn apple_spec() -> container::ContainerSpec {
+    let mut s = spec();
+    s.resources.cpus = Some(2.0);
+    s.restart = container::RestartPolicy::No;
+    s
+}
+
+/// What plugins/apple's `create_args` produces for `apple_spec()` (its
+/// unit tests pin the same shape): short options, each value separate.
+fn apple_create(s: &container::ContainerSpec) -> Vec<String> {
+    let mut a = v(&["create", "--name", &s.name]);
+    for kv in &s.labels {
+        a.extend(["-l".into(), format!("{}={}", kv.key, kv.value)]);
+    }
+    for kv in &s.env {
+        a.extend(["-e".into(), format!("{}={}", kv.key, kv.value)]);
+    }
+    a.extend(v(&["-w", "/workspace"]));
+    for m in &s.mounts {
+        match m.kind {
+            container::MountKind::Tmpfs => a.extend(["--tmpfs".into(), m.target.clone()]),
+            _ => a.extend(["-v".into(), format!("{}:{}{}", m.source, m.target, if m.read_only { ":ro" } else { "" })]),
+        }
+    }
+    a.extend(v(&["-p", "127.0.0.1:8080:80", "-c", "2", "-m", "2048M"]));
+    a.extend(v(&["--cap-drop", "ALL", "--cap-add", "CHOWN", "--cap-add", "KILL", &s.image]));
+    a.extend(s.command.iter().cloned());
+    a
+}
+
+fn apple_check(args: &[String], usage: Use, ctx: &CallContext) -> Result<(), String> {
+    let m = Manifest::parse(APPLE, "built-in").unwrap();
+    check(&m, "container", args, &[], usage, ctx).map(drop).map_err(|d| d.to_string())
+}
+
+#[test]
+fn apple_grant_allows_exactly_the_requested_container() {
+    let s = apple_spec();
+    let ctx = CallContext::new("create", Request::Create(Box::new(s.clone())));
+    let good = apple_create(&s);
+    apple_check(&good, Use::Spawn, &ctx).unwrap_or_else(|e| panic!("the legitimate create is refused: {e}"));
+    // Long spellings are the same options.
+    let mut long = good.clone();
+    for (short, l) in [("-l", "--label"), ("-e", "--env"), ("-v", "--volume"), ("-c", "--cpus"), ("-m", "--memory")] {
+        long.iter_mut().filter(|a| *a == short).for_each(|a| *a = l.into());
+    }
+    apple_check(&long, Use::Spawn, &ctx).unwrap_or_else(|e| panic!("long spellings are refused: {e}"));
+
+    // Extra options go before the image.
+    let img = good.iter().position(|a| *a == s.image).unwrap();
+    let with = |remove: &[&str], extra: &[&str]| -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut i = 0;
+        while i < good.len() {
+            if remove.contains(&good[i].as_str()) && i < img {
+                i += 2;
+                continue;
+            }
+            if i == img {
+                out.extend(v(extra));
+            }
+            out.push(good[i].clone());
+            i += 1;
+        }
+        out
+    };
+    for (argv, needle) in [
+        (with(&[], &["--virtualization"]), "`--virtualization`"),
+        (with(&[], &["--rosetta"]), "`--rosetta`"),
+        (with(&[], &["--ssh"]), "`--ssh`"),
+        (with(&[], &["--publish-socket", "/var/run/docker.sock:/s"]), "`--publish-socket`"),
+        (with(&[], &["-k", "/tmp/evil-kernel"]), "`-k`"),
+        (with(&[], &["--kernel=/tmp/evil-kernel"]), "`--kernel`"),
+        (with(&[], &["--init-image", "evil"]), "`--init-image`"),
+        (with(&[], &["--mount", "type=bind,source=/,target=/host"]), "`--mount`"),
+        (with(&[], &["--env-file", "/etc/shadow"]), "`--env-file`"),
+        (with(&[], &["--uid", "0"]), "`--uid`"),
+        (with(&[], &["--cap-add", "ALL"]), "denied"),
+        (with(&[], &["--network", "host"]), "denied"),
+        (with(&[], &["--network", "backend"]), "default network"),
+        (with(&[], &["-v", "/:/host"]), "mount `/:/host`"),
+        (with(&[], &["-v/:/host"]), "mount `/:/host`"),
+        (with(&[], &["--tmpfs", "/tmp:ro"]), "tmpfs"),
+        (with(&[], &["-p", "2222:22"]), "published port"),
+        (with(&[], &["-e", "DOCKER_HOST"]), "copy the variable"),
+        (with(&[], &["-u", "0"]), "did not ask for a user"),
+        (with(&[], &["--entrypoint", "sh"]), "entrypoint"),
+        (with(&[], &["--init"]), "init process"),
+        (with(&[], &["-l", "alca.project.id=someone-else"]), "label"),
+        (with(&[], &["--name", "alca-other"]), "container name"),
+        (with(&["-m"], &["-m", "4G"]), "memory limit"),
+        (with(&["-m"], &[]), "memory limit"),
+        (with(&["-c"], &[]), "CPU limit"),
+        (with(&["-c"], &["-c", "4"]), "CPU limit"),
+        (with(&["--cap-drop"], &[]), "drop capability ALL"),
+        (with(&[], &["--restart", "always"]), "option `--restart`"),
+        (with(&[], &["--privileged"]), "option `--privileged`"),
+        (with(&[], &["-d"]), "option `-d`"),
+        (with(&[], &["--rm"]), "option `--rm`"),
+    ] {
+        match apple_check(&argv, Use::Spawn, &ctx) {
+            Ok(()) => panic!("allowed {argv:?}"),
+            Err(e) => assert!(e.contains(needle), "{argv:?}: {e:?} should mention {needle:?}"),
+        }
+    }
+    // After the image, everything is the container's command line.
+    let mut longer = good.clone();
+    longer.push("--virtualization".into());
+    assert!(apple_check(&longer, Use::Spawn, &ctx).unwrap_err().contains("command line"));
+    // Only `container`: no other program, however plain.
+    let m = Manifest::parse(APPLE, "built-in").unwrap();
+    for program in ["docker", "sh", "/usr/local/bin/container", "launchctl"] {
+        let e = check(&m, program, &v(&["--version"]), &[], Use::Spawn, &none()).unwrap_err().to_string();
+        assert!(e.contains("not among the programs") || e.contains("not a logical program name"), "{program}: {e}");
+    }
+}
+
+#[test]
+fn apple_grant_lists_without_naming_containers() {
+    let selector = container::LabelSelector { key: "alca.project.id".into(), value: Some("p1".into()) };
+    let mut list = CallContext::new("list-containers", Request::List(vec![selector]));
+    apple_check(&v(&["list", "--all", "--format", "json"]), Use::Spawn, &list).unwrap();
+    apple_check(&v(&["list", "-a", "--format=json"]), Use::Spawn, &list).unwrap();
+    for (argv, needle) in [
+        (v(&["list", "--all", "--format", "table"]), "value `table`"),
+        (v(&["list", "--quiet"]), "option `--quiet`"),
+        (v(&["list", "--all", "--format", "json", "victim"]), "operand `victim`"),
+    ] {
+        let e = apple_check(&argv, Use::Spawn, &list).unwrap_err();
+        assert!(e.contains(needle), "{argv:?}: {e}");
+    }
+    // The listing outside a list-containers call binds nothing.
+    assert!(apple_check(&v(&["list", "--all", "--format", "json"]), Use::Spawn, &none()).is_err());
+    // What it printed vouches for no container of the call.
+    list.remember_json(
+        br#"[{"configuration":{"id":"victim","labels":{"alca.project.id":"p1"}}}]"#,
+        &crate::plugin::manifest::JsonListing {
+            id: "/configuration/id".into(),
+            labels: "/configuration/labels".into(),
+        },
+    );
+    for argv in [v(&["inspect", "victim"]), v(&["delete", "--force", "victim"]), v(&["stop", "victim"])] {
+        assert!(apple_check(&argv, Use::Spawn, &list).unwrap_err().contains("`victim`"), "{argv:?}");
+    }
+
+    // Container calls: only the container alca asked about.
+    let c1 = CallContext::new("remove", Request::Container("c1".into()));
+    apple_check(&v(&["delete", "--force", "c1"]), Use::Spawn, &c1).unwrap();
+    apple_check(&v(&["stop", "-t", "10", "c1"]), Use::Spawn, &c1).unwrap();
+    apple_check(&v(&["inspect", "c1"]), Use::Spawn, &c1).unwrap();
+    apple_check(&v(&["start", "c1"]), Use::Spawn, &c1).unwrap();
+    for argv in [v(&["delete", "--all"]), v(&["delete", "c1", "victim"]), v(&["stop", "--all"])] {
+        assert!(apple_check(&argv, Use::Spawn, &c1).is_err(), "{argv:?}");
+    }
+
+    // exec: the options alca asked for, the container, the argv.
+    let req = container::ExecRequest {
+        container: "c1".into(),
+        argv: v(&["grep", "--privileged", "notes"]),
+        tty: true,
+        interactive: true,
+        user: None,
+        workdir: Some("/workspace".into()),
+        env: vec![container::KeyValue { key: "A".into(), value: "1".into() }],
+    };
+    let exec = CallContext::new("exec-plan", Request::Exec(Box::new(req)));
+    let plan = v(&["exec", "-i", "-t", "-e", "A=1", "-w", "/workspace", "c1", "grep", "--privileged", "notes"]);
+    apple_check(&plan, Use::Interactive, &exec).unwrap();
+    apple_check(&plan, Use::Spawn, &exec).unwrap();
+    let clustered = v(&["exec", "-it", "-e", "A=1", "-w", "/workspace", "c1", "grep", "--privileged", "notes"]);
+    apple_check(&clustered, Use::Interactive, &exec).unwrap();
+    for extra in [&["-u", "0"][..], &["-e", "B=2"], &["--privileged"], &["-w", "/"], &["--env-file", "/x"], &["-d"]] {
+        let mut a = v(&["exec"]);
+        a.extend(v(extra));
+        a.extend(plan[1..].iter().cloned());
+        assert!(apple_check(&a, Use::Spawn, &exec).is_err(), "{extra:?}");
+    }
+    let mut to_victim = plan.clone();
+    to_victim[7] = "victim".into();
+    assert!(apple_check(&to_victim, Use::Spawn, &exec).unwrap_err().contains("container `victim`"));
+
+    // Images: only the request's.
+    let img = CallContext::new("image-pull", Request::Image("busybox:latest".into()));
+    apple_check(&v(&["image", "pull", "--progress", "none", "busybox:latest"]), Use::Spawn, &img).unwrap();
+    apple_check(&v(&["image", "inspect", "busybox:latest"]), Use::Spawn, &img).unwrap();
+    assert!(apple_check(&v(&["image", "pull", "evil:latest"]), Use::Spawn, &img).is_err());
+    assert!(apple_check(&v(&["image", "pull", "--scheme", "http", "busybox:latest"]), Use::Spawn, &img).is_err());
+    // Detection: the version and the service's status, nothing else.
+    apple_check(&v(&["--version"]), Use::Spawn, &none()).unwrap();
+    apple_check(&v(&["system", "status", "--format", "json"]), Use::Spawn, &none()).unwrap();
+    apple_check(&v(&["system", "status"]), Use::Spawn, &none()).unwrap();
+    for argv in [v(&["system", "start"]), v(&["system", "stop"]), v(&["system", "kernel", "set", "--recommended"])] {
+        assert!(apple_check(&argv, Use::Spawn, &none()).is_err(), "{argv:?}");
+    }
+}
