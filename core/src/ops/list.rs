@@ -92,6 +92,12 @@ async fn list_one(alca: &Alca, id: &str) -> Result<Vec<ListedContainer>, Unavail
     }
 }
 
+/// A built-in plugin outside this platform's auto-detection order.
+fn foreign_builtin(alca: &Alca, id: &str) -> bool {
+    let builtin = alca.registry.get(id).is_some_and(|s| matches!(s.origin, crate::plugin::Origin::Builtin));
+    builtin && !runtime::preference().contains(&id)
+}
+
 /// Every alca container in every runtime alca can load, queried
 /// concurrently. Fails only when not one runtime could be asked.
 pub async fn list(alca: &Alca) -> Result<ListReport, Error> {
@@ -105,6 +111,9 @@ pub async fn list(alca: &Alca) -> Result<ListReport, Error> {
                 asked += 1;
                 report.containers.extend(rows);
             }
+            // A built-in runtime this platform never picks by itself (Apple's
+            // `container` on Linux) is not worth a note when it is absent.
+            Err(u) if foreign_builtin(alca, &u.runtime) => {}
             Err(u) => report.unavailable.push(u),
         }
     }
