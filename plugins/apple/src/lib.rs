@@ -121,20 +121,6 @@ fn unavailable(reason: String, hint: &str, version: Option<&(Version, String)>) 
     }
 }
 
-fn error_text(err: &RuntimeError) -> String {
-    match err {
-        RuntimeError::CommandFailed(failure) => failure.to_string(),
-        RuntimeError::NotAvailable(s)
-        | RuntimeError::NotFound(s)
-        | RuntimeError::Conflict(s)
-        | RuntimeError::InvalidSpec(s)
-        | RuntimeError::Unsupported(s)
-        | RuntimeError::Denied(s)
-        | RuntimeError::TimedOut(s)
-        | RuntimeError::Parse(s) => s.clone(),
-    }
-}
-
 impl Runtime for Apple {
     fn info(&self) -> PluginInfo {
         PluginInfo {
@@ -175,7 +161,7 @@ impl Runtime for Apple {
                         unavailable(NOT_STARTED_REASON.into(), NOT_STARTED_HINT, None)
                     }
                     RuntimeError::TimedOut(_) => unavailable("`container --version` did not answer".into(), hint, None),
-                    other => unavailable(format!("`container --version` failed: {}", error_text(&other)), hint, None),
+                    other => unavailable(format!("`container --version` failed: {}", other.text()), hint, None),
                 };
             }
         };
@@ -201,7 +187,7 @@ impl Runtime for Apple {
                         NOT_STARTED_HINT,
                         Some(&version),
                     ),
-                    other => unavailable(error_text(&other), NOT_STARTED_HINT, Some(&version)),
+                    other => unavailable(other.text(), NOT_STARTED_HINT, Some(&version)),
                 };
             }
         };

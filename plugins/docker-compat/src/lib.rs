@@ -141,7 +141,7 @@ impl Runtime for DockerCompat {
                         format!("`{} version` did not answer", self.flavor.program),
                         self.flavor.not_running_hint,
                     ),
-                    other => unavailable(error_text(&other), self.flavor.install_hint),
+                    other => unavailable(other.text(), self.flavor.install_hint),
                 };
             }
         };
@@ -158,7 +158,7 @@ impl Runtime for DockerCompat {
                 let failure = cmd.failure(&out);
                 match classify(self.flavor, failure) {
                     RuntimeError::NotAvailable(reason) => unavailable(reason, self.flavor.not_running_hint),
-                    other => unavailable(error_text(&other), self.flavor.not_running_hint),
+                    other => unavailable(other.text(), self.flavor.not_running_hint),
                 }
             }
         }
@@ -280,20 +280,6 @@ impl Runtime for DockerCompat {
 
     fn exec_plan(&self, req: ExecRequest) -> Result<CommandPlan, RuntimeError> {
         Ok(CommandPlan { program: self.flavor.program.to_string(), args: exec_args(&req), env: Vec::new() })
-    }
-}
-
-fn error_text(err: &RuntimeError) -> String {
-    match err {
-        RuntimeError::CommandFailed(failure) => failure.to_string(),
-        RuntimeError::NotAvailable(s)
-        | RuntimeError::NotFound(s)
-        | RuntimeError::Conflict(s)
-        | RuntimeError::InvalidSpec(s)
-        | RuntimeError::Unsupported(s)
-        | RuntimeError::Denied(s)
-        | RuntimeError::TimedOut(s)
-        | RuntimeError::Parse(s) => s.clone(),
     }
 }
 

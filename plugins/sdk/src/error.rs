@@ -18,6 +18,22 @@ impl RuntimeError {
         RuntimeError::Parse(what.to_string())
     }
 
+    /// What went wrong, for a person: the message, or the failed command
+    /// with its exit code and the end of its stderr.
+    pub fn text(&self) -> String {
+        match self {
+            RuntimeError::CommandFailed(failure) => failure.to_string(),
+            RuntimeError::NotAvailable(s)
+            | RuntimeError::NotFound(s)
+            | RuntimeError::Conflict(s)
+            | RuntimeError::InvalidSpec(s)
+            | RuntimeError::Unsupported(s)
+            | RuntimeError::Denied(s)
+            | RuntimeError::TimedOut(s)
+            | RuntimeError::Parse(s) => s.clone(),
+        }
+    }
+
     /// A short name for the variant, for logs and tests.
     pub fn kind(&self) -> &'static str {
         match self {

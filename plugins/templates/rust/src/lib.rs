@@ -65,7 +65,7 @@ impl Runtime for Plugin {
         }
         let out = match cmd(["version", "--format", "{{json .}}"]).timeout(Duration::from_secs(20)).run() {
             Ok(out) => out,
-            Err(e) => return unavailable(text(&RuntimeError::from(e)), START_HINT),
+            Err(e) => return unavailable(RuntimeError::from(e).text(), START_HINT),
         };
         // `Server` is null when the CLI cannot reach the engine.
         let version: Option<String> = serde_json::from_slice::<Value>(&out.stdout)
@@ -351,19 +351,4 @@ fn container_info(v: &Value) -> Result<ContainerInfo, RuntimeError> {
         started_at: s("/State/StartedAt").filter(|t| !t.starts_with("0001-")),
         ip_addresses,
     })
-}
-
-/// The text of an error, for `detect`'s reason.
-fn text(e: &RuntimeError) -> String {
-    match e {
-        RuntimeError::CommandFailed(f) => f.to_string(),
-        RuntimeError::NotAvailable(s)
-        | RuntimeError::NotFound(s)
-        | RuntimeError::Conflict(s)
-        | RuntimeError::InvalidSpec(s)
-        | RuntimeError::Unsupported(s)
-        | RuntimeError::Denied(s)
-        | RuntimeError::TimedOut(s)
-        | RuntimeError::Parse(s) => s.clone(),
-    }
 }
