@@ -9,23 +9,7 @@ use alca_core::ops::{self, ListedContainer, Orphan, Removal, UnavailableRuntime}
 use alca_core::plugin::text;
 use alca_core::{Alca, Error};
 
-use crate::render;
-
-/// Writes a line to stdout; a reader that went away (`alca list | head`)
-/// ends alca quietly.
-fn out(line: &str) {
-    let mut stdout = std::io::stdout().lock();
-    if let Err(e) = writeln!(stdout, "{line}")
-        && e.kind() == std::io::ErrorKind::BrokenPipe
-    {
-        std::process::exit(0);
-    }
-}
-
-/// Text from an engine's labels or output, safe to show on a terminal.
-fn safe(s: &str) -> String {
-    text::line(s)
-}
+use crate::render::{self, out_line as out, safe_line as safe};
 
 /// `alca list [--json]`.
 pub async fn list(alca: &Alca, json: bool) -> Result<ExitCode, Error> {

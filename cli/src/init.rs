@@ -1,14 +1,14 @@
 //! `alca init`: the questions (which template, which preset files, whether
 //! to overwrite) and the rendering; the writing is `alca_core::ops`.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use alca_core::ops::{self, InitError, InitReport, PresetChoice, PresetFetch, Template};
 use alca_core::plugin::text;
 use alca_core::{Alca, Error};
 
-use crate::render;
+use crate::render::{self, out_line as out, safe_line as safe};
 
 /// What `alca init` was asked for.
 pub struct InitArgs {
@@ -27,20 +27,6 @@ pub fn template_parser() -> clap::builder::PossibleValuesParser {
         values.push(clap::builder::PossibleValue::new(name).help(help));
     }
     clap::builder::PossibleValuesParser::new(values)
-}
-
-/// Writes a line to stdout; a reader that went away ends alca quietly.
-fn out(line: &str) {
-    let mut stdout = std::io::stdout().lock();
-    if let Err(e) = writeln!(stdout, "{line}")
-        && e.kind() == std::io::ErrorKind::BrokenPipe
-    {
-        std::process::exit(0);
-    }
-}
-
-fn safe(s: &str) -> String {
-    text::line(s)
 }
 
 /// Whether there is someone to ask: stdin and stderr (where the prompts

@@ -57,6 +57,16 @@ fn safe(message: &str) -> String {
     text::block(message)
 }
 
+/// One line on stdout (a reader that went away ends alca quietly).
+pub fn out_line(line: &str) {
+    out!("{line}");
+}
+
+/// One line of text from an engine or a file, safe to show on a terminal.
+pub fn safe_line(s: &str) -> String {
+    text::line(s)
+}
+
 pub fn warn(message: &str) {
     eprintln!("warning: {}", safe(message));
 }
