@@ -79,22 +79,6 @@ fn port_mapping(p: &config::PortConfig) -> container::PortMapping {
     }
 }
 
-/// Fits `spec` to what the runtime says it can express (its `features`),
-/// before anything is pulled or created.
-///
-/// A setting whose loss would weaken the sandbox or break what the user
-/// asked for (published ports, a port's host IP, resource limits,
-/// capabilities, read-only mounts, volume and tmpfs mounts, a named network)
-/// is refused: one error naming every such setting and the runtime. A
-/// setting whose loss weakens nothing (the restart policy, an init process)
-/// is left out of the spec, with a warning naming it (returned).
-pub fn fit_to_features(
-    spec: &mut container::ContainerSpec,
-    info: &container::PluginInfo,
-) -> Result<Vec<String>, Error> {
-    fit(spec, &Target { info, availability: None, default_caps: None })
-}
-
 /// The runtime a spec is fitted to, and what alca knows of the spec's origin.
 pub struct Target<'a> {
     pub info: &'a container::PluginInfo,
@@ -108,8 +92,18 @@ pub struct Target<'a> {
     pub default_caps: Option<bool>,
 }
 
-/// [`fit_to_features`], with what `detect` said and where the
-/// capabilities come from.
+/// Fits `spec` to what the runtime says it can express (the features
+/// `detect` reported for the version it found, else its plugin's), before
+/// anything is pulled or created.
+///
+/// A setting whose loss would weaken the sandbox or break what the user
+/// asked for (published ports, a port's host IP, resource limits, the
+/// user's capabilities, read-only mounts, volume and tmpfs mounts, a named
+/// network, a memory limit under the runtime's minimum) is refused: one
+/// error naming every such setting and the runtime. A setting whose loss
+/// weakens nothing (the restart policy, an init process; alca's default
+/// capabilities on a runtime that cannot drop any) is left out of the spec,
+/// with a warning naming it (returned).
 pub fn fit(spec: &mut container::ContainerSpec, target: &Target<'_>) -> Result<Vec<String>, Error> {
     let info = target.info;
     let f = target.availability.and_then(|a| a.features.as_ref()).unwrap_or(&info.features);
@@ -326,6 +320,15 @@ mod tests {
         assert!(env.contains(&("TERM", "xterm")));
         assert!(!env.iter().any(|(k, _)| *k == "GONE" || *k == "LANG"));
         assert_eq!(s.capabilities.drop, vec!["ALL"]);
+    }
+
+    /// [`fit`] knowing only the plugin: no `detect` answer, capabilities of
+    /// unknown origin.
+    fn fit_to_features(
+        spec: &mut container::ContainerSpec,
+        info: &container::PluginInfo,
+    ) -> Result<Vec<String>, Error> {
+        fit(spec, &Target { info, availability: None, default_caps: None })
     }
 
     fn project() -> Project {

@@ -65,23 +65,18 @@ fn approve(
     policy: HookPolicy,
     reporter: &dyn Reporter,
 ) -> Result<(), Error> {
-    let Some(file) = alca.dirs.approved_hooks() else {
-        // No data directory: nowhere to remember; ask every time.
-        return if policy.allow || reporter.confirm(&question(hook, command)) {
-            Ok(())
-        } else {
-            Err(Error::HookNotApproved { hook, command: command.to_string() })
-        };
-    };
+    let file = alca.dirs.approved_hooks();
     let key = project.root.display().to_string();
     let digest = format!("{hook}:{:x}", Sha256::digest(command.as_bytes()));
-    let mut approved = read(&file);
+    let mut approved = file.as_deref().map(read).unwrap_or_default();
     if approved.get(&key).is_some_and(|list| list.contains(&digest)) {
         return Ok(());
     }
     if !(policy.allow || reporter.confirm(&question(hook, command))) {
         return Err(Error::HookNotApproved { hook, command: command.to_string() });
     }
+    // No data directory: nowhere to remember; ask every time.
+    let Some(file) = file else { return Ok(()) };
     let list = approved.entry(key).or_default();
     // The previous approval of this hook no longer applies.
     list.retain(|d| !d.starts_with(&format!("{hook}:")));
