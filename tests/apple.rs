@@ -76,17 +76,14 @@ impl Fake {
         // The system's Python without `site` starts in ~20 ms; a version
         // manager's shim for `python3` costs ~100 ms a call.
         let python = if Path::new("/usr/bin/python3").exists() { "/usr/bin/python3 -S" } else { "python3" };
-        std::fs::write(
+        support::write_executable(
             &wrapper,
-            format!(
+            &format!(
                 "#!/bin/sh\nFAKE_CONTAINER_VERSION={version}\nFAKE_CONTAINER_STATE={}\nexport FAKE_CONTAINER_VERSION FAKE_CONTAINER_STATE\nexec {python} {} \"$@\"\n",
                 quote(&fake.state()),
                 quote(&program)
             ),
-        )
-        .unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+        );
         fake
     }
 

@@ -95,9 +95,7 @@ fn hanging_docker(env: &TestEnv, hang_on_version: bool, marker: &str) -> String 
     };
     let script = format!("#!/bin/sh\ncase \"$1\" in\n  version) {version} ;;\n  *) exec sleep {marker} ;;\nesac\n");
     let path = bin.join("docker");
-    std::fs::write(&path, script).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    support::write_executable(&path, &script);
     // The user's ceiling on how long alca waits for one engine command.
     std::fs::create_dir_all(env.config.join("alca")).unwrap();
     std::fs::write(env.config.join("alca/config.toml"), "[plugins.docker]\nmax-timeout-secs = 2\n").unwrap();

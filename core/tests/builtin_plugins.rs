@@ -184,13 +184,18 @@ fn builtins_may_create_every_spec() {
     use proptest::prelude::*;
     use proptest::test_runner::{Config, TestRunner};
     use std::cell::RefCell;
-    use std::os::unix::fs::PermissionsExt;
 
     let bin = tempfile::tempdir().unwrap();
     for program in ["docker", "podman"] {
         let path = bin.path().join(program);
-        std::fs::write(&path, "#!/bin/sh\necho 0123456789abcdef\n").unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        // Written by another process: a descriptor this process held for
+        // writing could leak into a child forked by a parallel test and make
+        // the exec fail with "Text file busy".
+        let source = bin.path().join(format!("{program}.source"));
+        std::fs::write(&source, "#!/bin/sh\necho 0123456789abcdef\n").unwrap();
+        let status =
+            std::process::Command::new("install").arg("-m").arg("755").arg(&source).arg(&path).status().unwrap();
+        assert!(status.success());
     }
     let env = [("PATH".to_string(), std::ffi::OsString::from(bin.path()))].into_iter().collect();
     let host = PluginHost::new(None).unwrap().with_environment(env);

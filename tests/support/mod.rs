@@ -14,6 +14,20 @@ pub fn test_image() -> String {
     std::env::var("ALCA_TEST_IMAGE").unwrap_or_else(|_| "alca-test-busybox:latest".into())
 }
 
+/// Writes an executable script. Written in place by this (multi-threaded)
+/// process, its write descriptor would be inherited by any child another
+/// test thread forks meanwhile, and executing the script then fails with
+/// "Text file busy" until that child execs. So the text goes to a plain
+/// file and `install` (another process) creates the executable.
+#[allow(dead_code)]
+pub fn write_executable(path: &Path, text: &str) {
+    let source = path.with_extension("source");
+    std::fs::write(&source, text).unwrap();
+    let status = Command::new("install").arg("-m").arg("755").arg(&source).arg(path).status().expect("run install");
+    assert!(status.success(), "install {}", path.display());
+    std::fs::remove_file(&source).unwrap();
+}
+
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("cli/ is in the repository").to_path_buf()
 }
