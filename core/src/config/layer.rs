@@ -3,9 +3,10 @@
 //!
 //! Precedence: `extends` (lowest; the first listed wins among them) < the
 //! file itself < `includes` (the last listed wins). Per key:
-//! - `image`, `workdir`, `runtime`, `resources.*`, `hooks.*`: the overlay
-//!   wins if it sets the key;
-//! - `mounts`, `network.ports`: appended (identical entries once);
+//! - `image`, `workdir`, `runtime`, `resources.*`, `hooks.*`,
+//!   `network.proxy`: the overlay wins if it sets the key;
+//! - `mounts`, `network.ports`, `network.lan-access`: appended (identical
+//!   entries once);
 //! - `envs`: merged by name, the overlay's entry replaces the base's;
 //! - `commands.*`: the overlay replaces, or appends with `append = true`;
 //! - `caps`: a table replaces; an array adds to what the base has.
@@ -16,7 +17,7 @@ use std::sync::Arc;
 
 use super::diag::{ConfigError, Loc, SourceFile};
 use super::raw::{ListOrTable, RawFile, Sp, StringOrTable};
-use super::{CommandConfig, EnvVar, LoadContext, MountConfig, PortConfig, RuntimeChoice, env, mounts, ports};
+use super::{CommandConfig, EnvVar, LoadContext, MountConfig, PortConfig, RuntimeChoice, env, mounts, network, ports};
 
 /// A configuration larger than this is not one.
 pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
@@ -45,6 +46,10 @@ pub(super) struct Layer {
     pub memory: Option<u64>,
     pub cpus: Option<f64>,
     pub ports: Vec<(PortConfig, Loc)>,
+    /// `network.lan-access` entries as written (checked).
+    pub lan_access: Vec<(String, Loc)>,
+    /// `network.proxy` as written (checked; never empty).
+    pub proxy: Option<(String, Loc)>,
     pub caps: Option<CapsSetting>,
     pub post_up: Option<String>,
     pub pre_down: Option<String>,
@@ -80,6 +85,13 @@ impl Layer {
                 self.ports.push(p);
             }
         }
+        let base = self.lan_access.len();
+        for rule in over.lan_access {
+            if !self.lan_access[..base].iter().any(|(have, _)| have.trim() == rule.0.trim()) {
+                self.lan_access.push(rule);
+            }
+        }
+        self.proxy = or(self.proxy, over.proxy);
         self.caps = match (self.caps, over.caps) {
             (base, None) => base,
             (Some(CapsSetting::Add(mut base)), Some(CapsSetting::Add(more))) => {
@@ -340,25 +352,17 @@ fn layer_of(raw: &RawFile, file: &Arc<SourceFile>, ctx: &LoadContext<'_>) -> Res
 
     if let Some(n) = &raw.network {
         if let Some(rules) = &n.lan_access {
-            for rule in rules.get() {
-                super::check_alca_tokens(rule.get())
-                    .map_err(|m| at(rule.span(), format!("lan-access {:?}: {m}", rule.get())))?;
-            }
-            if !matches!(&rules.get()[..], [only] if only.get().trim() == "*") {
-                return Err(at(
-                    rules.span(),
-                    "`network.lan-access` rules are not supported by this version of alca yet: it does not isolate \
-                     the container from the LAN; only `lan-access = [\"*\"]` (no isolation) is accepted"
-                        .into(),
-                )
-                .with_help("remove the rules (alca will not ignore them silently)"));
+            for (i, rule) in rules.get().iter().enumerate() {
+                network::check_rule(rule.get())
+                    .map_err(|m| at(rule.span(), format!("network.lan-access[{i}]: {m}")))?;
+                layer.lan_access.push((rule.get().clone(), loc(rule.span())));
             }
         }
-        if let Some(proxy) = &n.proxy
-            && !proxy.get().is_empty()
-        {
-            super::check_alca_tokens(proxy.get()).map_err(|m| at(proxy.span(), format!("network.proxy: {m}")))?;
-            return Err(not_yet(file, proxy.span(), "network.proxy"));
+        // An empty value sets nothing (an included file does not reset the
+        // base's proxy).
+        if let Some(proxy) = n.proxy.as_ref().filter(|p| !p.get().is_empty()) {
+            network::check_proxy(proxy.get()).map_err(|m| at(proxy.span(), format!("network.proxy: {m}")))?;
+            layer.proxy = Some((proxy.get().clone(), loc(proxy.span())));
         }
         for (i, p) in n.ports.iter().enumerate() {
             let port = ports::parse(p.get()).map_err(|m| at(p.span(), format!("network: ports[{i}]: {m}")))?;

@@ -7,13 +7,15 @@
 //! module turns the merged layer into a [`Config`]. Every error names the
 //! file, line and column and shows the line. Keys of the reference tool
 //! (Alcatraz) this version does not implement yet are refused by name, never
-//! silently ignored (a silently ignored `lan-access` would leave a sandbox
-//! weaker than the user believes).
+//! silently ignored (an ignored setting can leave a sandbox weaker than the
+//! user believes). `network.rs` is the grammar of `network.lan-access` and
+//! `network.proxy`, checked at load and resolved at `alca up`.
 
 mod diag;
 mod env;
 mod layer;
 mod mounts;
+pub mod network;
 mod ports;
 pub mod raw;
 
@@ -25,6 +27,7 @@ pub use diag::{ConfigError, line_col};
 pub use env::{DEFAULT_ENVS, EnvValue, EnvVar};
 pub use layer::MAX_CONFIG_BYTES;
 pub use mounts::MountConfig;
+pub use network::{Entry, LanRule, LanTarget, NetworkConfig, Protocols, ProxyAddr, Resolved};
 pub use ports::{PortConfig, Protocol};
 pub use raw::schema;
 
@@ -116,6 +119,8 @@ pub struct Config {
     pub commands: Commands,
     /// `network.ports`, in config order.
     pub ports: Vec<PortConfig>,
+    /// `network.lan-access` and `network.proxy`, checked, as written.
+    pub network: NetworkConfig,
     pub resources: Resources,
     pub caps: Caps,
     pub hooks: Hooks,
@@ -237,6 +242,10 @@ impl Config {
             envs: layer.envs.into_values().collect(),
             commands: Commands { up: layer.up, enter: layer.enter },
             ports,
+            network: NetworkConfig {
+                lan_access: layer.lan_access.iter().map(|(text, at)| entry(text, at)).collect(),
+                proxy: layer.proxy.as_ref().map(|(text, at)| entry(text, at)),
+            },
             resources: Resources { memory_bytes: layer.memory, cpus: layer.cpus },
             caps,
             hooks: Hooks { post_up: layer.post_up, pre_down: layer.pre_down },
@@ -355,25 +364,10 @@ fn capability(name: &str, all_ok: bool) -> Result<String, String> {
     }
 }
 
-/// `${alca:NAME}` tokens (only `HOST_IP` exists), where the reference
-/// allows them (`network.lan-access`, `network.proxy`).
-fn check_alca_tokens(text: &str) -> Result<(), String> {
-    let mut rest = text;
-    while let Some(start) = rest.find("${alca:") {
-        let after = &rest[start + 7..];
-        let Some(end) = after.find('}') else {
-            return Err(format!("invalid alca token syntax in {text:?}: missing `}}`"));
-        };
-        let name = &after[..end];
-        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-            return Err(format!("invalid alca token syntax \"${{alca:{name}}}\" in {text:?}"));
-        }
-        if name != "HOST_IP" {
-            return Err(format!("unknown alca token \"{name}\" in {text:?}; valid tokens: HOST_IP"));
-        }
-        rest = &after[end + 1..];
-    }
-    Ok(())
+/// A network entry with its position, for errors at `alca up`.
+fn entry(text: &str, at: &diag::Loc) -> Entry {
+    let (line, col) = line_col(&at.file.text, at.span.start);
+    Entry { text: text.to_string(), at: format!("{}:{line}:{col}", at.file.path.display()) }
 }
 
 #[cfg(test)]

@@ -244,10 +244,19 @@ pub struct RawNetwork {
     /// `{ port, hostPort, hostIp, protocol }`.
     #[serde(default)]
     pub ports: Vec<Sp<StringOrTable<PortTable>>>,
-    /// Not supported by this version of alca yet, but for `["*"]` (no LAN isolation).
+    /// What the container may reach on private and link-local addresses, which it cannot by
+    /// default. Each rule: `"*"` (everything: no isolation), or an optional `tcp://`, `udp://` or
+    /// `*://` prefix, then an IPv4 address or CIDR with an optional `:port` or `:*`
+    /// (`"192.168.1.10:8080"`, `"10.0.0.0/8"`), or an IPv6 address or CIDR, bare without a port
+    /// (`"fe80::1"`) or in brackets (`"[fd00::1]:8080"`, `"[fd00::/8]:*"`). Ports are 1-65535; no
+    /// port or `*` is every port. Protocols: the prefix's; without one, TCP for a rule with a port
+    /// and every protocol without; `*://` with a port is TCP and UDP. `${alca:HOST_IP}` is the
+    /// host's address as the container sees it.
     #[serde(rename = "lan-access")]
     pub lan_access: Option<Sp<Vec<Sp<String>>>>,
-    /// Not supported by this version of alca yet.
+    /// A transparent proxy every outbound TCP connection of the container is redirected to:
+    /// `"ip:port"` (an IP address, not a host name; IPv4 only in effect), e.g.
+    /// `"${alca:HOST_IP}:1080"` for a proxy on the host. It is allowed through the isolation.
     pub proxy: Option<Sp<String>>,
 }
 

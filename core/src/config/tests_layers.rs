@@ -696,49 +696,128 @@ fn ports_append_across_files_and_clash_across_files() {
 }
 
 #[test]
-fn lan_access_only_star_until_supported() {
-    let net = |v: &str| format!("image = \"x\"\n[network]\nlan-access = {v}\n");
-    assert!(ok(&net("[\"*\"]")).ports.is_empty());
-    assert!(ok(&net("[\" * \"]")).ports.is_empty());
-    let refused = "<dir>/.alca.toml:3:14: `network.lan-access` rules are not supported by this version of alca yet: it \
-                   does not isolate the container from the LAN; only `lan-access = [\"*\"]` (no isolation) is accepted";
-    for rules in ["[]", "[\"10.0.0.0/8\"]", "[\"*\", \"*\"]", "[\"*\", \"10.0.0.1\"]", "[\"${alca:HOST_IP}:14242\"]"] {
-        let p = Proj::with(&net(rules));
-        assert_eq!(p.err(), refused, "{rules}");
-        assert_eq!(p.help().unwrap(), "remove the rules (alca will not ignore them silently)");
-    }
-    // Token errors come first, at the rule.
-    assert_eq!(
-        err(&net("[\"10.0.0.1\", \"${alca:HOST}:80\"]")),
-        "<dir>/.alca.toml:3:27: lan-access \"${alca:HOST}:80\": unknown alca token \"HOST\" in \"${alca:HOST}:80\"; \
-         valid tokens: HOST_IP"
+fn lan_access_rules_and_proxy_are_kept_as_written_with_their_position() {
+    let p = Proj::with(
+        "image = \"x\"\n[network]\nlan-access = [\"10.0.0.0/8:*\", \"tcp://[fd00::1]:22\", \" ${alca:HOST_IP}:8080 \"]\n\
+         proxy = \"${alca:HOST_IP}:1080\"\n",
     );
+    let c = p.ok();
+    let shown: Vec<(String, String)> = c.network.lan_access.iter().map(|e| (e.text.clone(), p.strip(&e.at))).collect();
     assert_eq!(
-        err(&net("[\"${alca:HOST-IP}\"]")),
-        "<dir>/.alca.toml:3:15: lan-access \"${alca:HOST-IP}\": invalid alca token syntax \"${alca:HOST-IP}\" in \
-         \"${alca:HOST-IP}\""
+        shown,
+        [
+            ("10.0.0.0/8:*".to_string(), "<dir>/.alca.toml:3:15".to_string()),
+            ("tcp://[fd00::1]:22".to_string(), "<dir>/.alca.toml:3:31".to_string()),
+            (" ${alca:HOST_IP}:8080 ".to_string(), "<dir>/.alca.toml:3:53".to_string()),
+        ]
     );
+    let proxy = c.network.proxy.as_ref().unwrap();
+    assert_eq!((proxy.text.as_str(), p.strip(&proxy.at).as_str()), ("${alca:HOST_IP}:1080", "<dir>/.alca.toml:4:9"));
+    assert!(!c.network.allows_all() && c.network.needs_host_ip());
+    // At `up`, with the host's address.
+    let r = c.network.resolve(Some("172.17.0.1".parse().unwrap())).unwrap();
+    let rules: Vec<String> = r.rules.iter().map(|r| format!("{} {:?} {}", r.net, r.port, r.protocols)).collect();
+    assert_eq!(rules, ["10.0.0.0/8 None any", "fd00::1/128 Some(22) tcp", "172.17.0.1/32 Some(8080) tcp"]);
+    assert_eq!(r.proxy.unwrap().to_string(), "172.17.0.1:1080");
+    assert!(!r.allow_all);
+    // Without it, the error names the entry.
     assert_eq!(
-        err(&net("[\"${alca:HOST_IP\"]")),
-        "<dir>/.alca.toml:3:15: lan-access \"${alca:HOST_IP\": invalid alca token syntax in \"${alca:HOST_IP\": \
-         missing `}`"
+        p.strip(&c.network.resolve(None).unwrap_err()),
+        "<dir>/.alca.toml:3:53: network.lan-access: \" ${alca:HOST_IP}:8080 \" uses ${alca:HOST_IP}, but the host's \
+         address (as the container sees it) could not be found"
     );
 }
 
 #[test]
-fn proxy_is_refused_until_supported() {
-    let p = Proj::with("image = \"x\"\n[network]\nproxy = \"127.0.0.1:3128\"\n");
-    assert_eq!(p.err(), "<dir>/.alca.toml:3:9: `network.proxy` is not supported by this version of alca yet");
-    assert_eq!(p.help().unwrap(), "remove it (alca will not ignore it silently)");
-    assert!(ok("image = \"x\"\n[network]\nproxy = \"\"\n").ports.is_empty());
+fn a_bad_rule_is_an_error_at_its_entry_in_the_file_that_has_it() {
+    let p = Proj::with("image = \"x\"\nincludes = [\"net/i.toml\"]\nnetwork.lan-access = [\"10.0.0.1\"]\n");
+    p.write("net/i.toml", "[network]\nlan-access = [\"*\", \"[fe80::1]:http\"]\n");
+    assert_eq!(p.err(), "<dir>/net/i.toml:2:20: network.lan-access[1]: invalid port \"http\"");
+    assert_eq!(
+        p.rendered(),
+        r#"network.lan-access[1]: invalid port "http"
+ --> <dir>/net/i.toml:2:20
+  |
+2 | lan-access = ["*", "[fe80::1]:http"]
+  |                    ^^^^^^^^^^^^^^^^"#
+    );
+    p.write("net/i.toml", "[network]\nproxy = \"[::1]:70000\"\n");
+    assert_eq!(
+        p.err(),
+        "<dir>/net/i.toml:2:9: network.proxy: invalid proxy address \"[::1]:70000\": port must be 1-65535: proxy \
+         port must be 1-65535"
+    );
+    // `${alca:HOST_IP}` is checked with a stand-in address; the error shows the token.
+    p.write("net/i.toml", "network.lan-access = [\"[${alca:HOST_IP}]:53\"]\n");
+    assert_eq!(
+        p.err(),
+        "<dir>/net/i.toml:1:23: network.lan-access[0]: expected IPv6 address but got IPv4: \"${alca:HOST_IP}\""
+    );
+    p.write("net/i.toml", "network.proxy = \"${alca:HOST_IP}.lan:3128\"\n");
+    assert_eq!(
+        p.err(),
+        "<dir>/net/i.toml:1:17: network.proxy: invalid proxy address \"${alca:HOST_IP}.lan:3128\": host must be an IP \
+         address, not a hostname: proxy host must be an IP address"
+    );
+    // Plain `${VAR}` is not expanded: an invalid address.
+    let p = Proj::with("image = \"x\"\nnetwork.lan-access = [\"${NAS}:445\"]\n").var("NAS", "10.0.0.5");
+    assert_eq!(p.err(), "<dir>/.alca.toml:2:23: network.lan-access[0]: invalid IP address \"${NAS}\"");
+}
+
+#[test]
+fn lan_access_tokens_are_checked_first() {
+    let net = |v: &str| format!("image = \"x\"\n[network]\nlan-access = {v}\n");
+    assert_eq!(
+        err(&net("[\"10.0.0.1\", \"${alca:HOST}:80\"]")),
+        "<dir>/.alca.toml:3:27: network.lan-access[1]: unknown alca token \"HOST\" in \"${alca:HOST}:80\"; valid \
+         tokens: HOST_IP"
+    );
+    assert_eq!(
+        err(&net("[\"${alca:HOST-IP}\"]")),
+        "<dir>/.alca.toml:3:15: network.lan-access[0]: invalid alca token syntax \"${alca:HOST-IP}\" in \
+         \"${alca:HOST-IP}\""
+    );
+    assert_eq!(
+        err(&net("[\"${alca:HOST_IP\"]")),
+        "<dir>/.alca.toml:3:15: network.lan-access[0]: invalid alca token syntax in \"${alca:HOST_IP\": missing `}`"
+    );
     assert_eq!(
         err("image = \"x\"\n[network]\nproxy = \"${alca:IP}:3128\"\n"),
         "<dir>/.alca.toml:3:9: network.proxy: unknown alca token \"IP\" in \"${alca:IP}:3128\"; valid tokens: HOST_IP"
     );
-    assert_eq!(
-        err("image = \"x\"\n[network]\nproxy = \"${alca:HOST_IP}:3128\"\n"),
-        "<dir>/.alca.toml:3:9: `network.proxy` is not supported by this version of alca yet"
+}
+
+/// lan-access appends across files (an identical entry once); the proxy of
+/// the highest file that sets one wins.
+#[test]
+fn lan_access_appends_and_the_proxy_is_overridden_across_files() {
+    let p = Proj::with(
+        "image = \"x\"\nextends = [\"e.toml\"]\nincludes = [\"i.toml\"]\n[network]\nlan-access = [\"10.0.0.2\", \
+         \" 10.0.0.1 \"]\nproxy = \"10.0.0.9:3128\"\n",
     );
+    p.write("e.toml", "network.lan-access = [\"10.0.0.1\"]\nnetwork.proxy = \"10.0.0.8:3128\"\n")
+        .write("i.toml", "[network]\nlan-access = [\"10.0.0.2\", \"*\", \"10.0.0.3\"]\nproxy = \"\"\n");
+    let c = p.ok();
+    let texts: Vec<&str> = c.network.lan_access.iter().map(|e| e.text.as_str()).collect();
+    assert_eq!(texts, ["10.0.0.1", "10.0.0.2", "*", "10.0.0.3"]);
+    assert!(p.strip(&c.network.lan_access[1].at).starts_with("<dir>/.alca.toml:5:"));
+    assert!(p.strip(&c.network.lan_access[2].at).starts_with("<dir>/i.toml:2:"));
+    assert_eq!(c.network.proxy.as_ref().unwrap().text, "10.0.0.9:3128");
+    assert!(c.network.allows_all());
+    let r = c.network.resolve(None).unwrap();
+    assert!(r.allow_all);
+    assert_eq!(r.rules.len(), 3);
+    // A non-empty overlay wins; no file setting one: none.
+    p.write("i.toml", "network.proxy = \"[fd00::1]:1080\"\n");
+    assert_eq!(p.ok().network.proxy.unwrap().text, "[fd00::1]:1080");
+    p.write(".alca.toml", "image = \"x\"\nextends = [\"e.toml\"]\n").write("e.toml", "network.proxy = \"\"\n");
+    assert_eq!(p.ok().network, NetworkConfig::default());
+    // A diamond: the fragment both branches extend is counted once.
+    let p = Proj::with("image = \"x\"\nextends = [\"a.toml\", \"b.toml\"]\n");
+    p.write("a.toml", "extends = [\"lan.toml\"]\n")
+        .write("b.toml", "extends = [\"lan.toml\"]\n")
+        .write("lan.toml", "network.lan-access = [\"192.168.1.0/24:*\"]\n");
+    assert_eq!(p.ok().network.lan_access.len(), 1);
 }
 
 // --- caps -------------------------------------------------------------------
