@@ -40,6 +40,7 @@ fn main() {
         "plugins/Cargo.toml",
         "plugins/Cargo.lock",
         "plugins/sdk",
+        "plugins/sdk-networks",
         "plugins/docker-compat",
         "plugins/docker",
         "plugins/podman",

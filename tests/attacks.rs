@@ -459,3 +459,135 @@ fn forged_references_on_docker() {
 fn forged_references_on_podman() {
     forged_references("podman");
 }
+
+/// A network the project does not own, made with the engine's own CLI.
+struct VictimNetwork {
+    engine: &'static str,
+    name: String,
+}
+
+impl VictimNetwork {
+    fn new(engine: &'static str) -> VictimNetwork {
+        let name = format!("alca-victim-net-{engine}-{}", std::process::id());
+        let _ = Command::new(engine).args(["network", "rm", &name]).output();
+        engine_out(engine, &["network", "create", &name]);
+        VictimNetwork { engine, name }
+    }
+
+    fn exists(&self) -> bool {
+        Command::new(self.engine).args(["network", "inspect", &self.name]).output().unwrap().status.success()
+    }
+}
+
+impl Drop for VictimNetwork {
+    fn drop(&mut self) {
+        let _ = Command::new(self.engine).args(["network", "rm", &self.name]).output();
+    }
+}
+
+/// The optional `networks` export under attack, through alca's plugin host
+/// (the rogue plugin with the built-in grant): every command outside the
+/// project's own network is refused, and a bridge the engine did not report
+/// is never handed to the firewall.
+fn network_attacks(engine: &'static str) {
+    use alca_core::container::{NetworkRequest, RuntimeError};
+    use alca_core::plugin::{PluginError, PluginHost, PluginSource};
+    if !require_engine(engine) {
+        return;
+    }
+    let victim = VictimNetwork::new(engine);
+    let source = PluginSource::from_dir(&rogue_plugin(engine)).expect("rogue plugin");
+    let tag = format!("{:06x}{}", std::process::id() & 0xff_ffff, if engine == "docker" { "d0c4e7" } else { "90d3a2" });
+    let req = NetworkRequest {
+        name: format!("alca-t{tag}"),
+        labels: vec![("alca.project.id".into(), tag.clone())],
+        interface: format!("alt{tag}"),
+    };
+    let cleanup = || {
+        let _ = Command::new(engine).args(["network", "rm", &req.name]).output();
+    };
+    cleanup();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let call = |attack: serde_json::Value, remove: bool| -> Result<(), PluginError> {
+        let mut env: std::collections::HashMap<String, std::ffi::OsString> =
+            std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v))).collect();
+        env.insert("ROGUE_ENGINE".into(), engine.into());
+        env.insert("ROGUE_ATTACK".into(), attack.to_string().into());
+        env.insert("ROGUE_TARGET".into(), victim.name.clone().into());
+        let host = PluginHost::new(None).unwrap().with_environment(env);
+        rt.block_on(async {
+            let mut p = host.instantiate(&source, Default::default()).await.expect("instantiate");
+            assert!(p.has_networks());
+            if remove { p.network_remove(&req.name).await } else { p.network_create(&req).await.map(drop) }
+        })
+    };
+    let denied = |attack: serde_json::Value, remove: bool, needle: &str| {
+        match call(attack.clone(), remove) {
+            Err(PluginError::Denied(d)) => assert!(d.to_string().contains(needle), "{engine}: {attack}: {d}"),
+            other => panic!("{engine}: {attack} must be refused, got {other:?}"),
+        }
+        assert!(victim.exists(), "{engine}: {attack} removed the victim's network");
+    };
+    let create = |extra: &[&str]| {
+        let mut argv = vec!["network", "create", "--driver", "bridge", "--label", "alca.project.id=$PID"];
+        argv.extend(extra);
+        argv.extend(["--", "$NETWORK"]);
+        json!({ "call": "network-create", "argv": argv })
+    };
+
+    for (attack, needle) in [
+        (create(&["--driver", "macvlan"]), "value `macvlan`"),
+        (create(&["--internal=false"]), "option `--internal`"),
+        (create(&["--subnet", "192.168.1.0/24"]), "option `--subnet`"),
+        (create(&["--label", "alca.project.id=someone-else"]), "network label"),
+        (create(&["--opt", "com.docker.network.bridge.name=eth0"]), "--opt"),
+        (create(&["--opt", "com.docker.network.bridge.enable_ip_masquerade=false"]), "--opt"),
+        (json!({ "call": "network-create", "argv": ["network", "rm", "$TARGET"] }), "not the network alca asked for"),
+        (
+            json!({ "call": "network-create", "argv": ["network", "create", "--", "$TARGET"] }),
+            "not the network alca asked for",
+        ),
+        (json!({ "call": "network-create", "argv": ["network", "connect", "$TARGET", "x"] }), "no `allow` rule"),
+    ] {
+        denied(attack, false, needle);
+        assert!(
+            !Command::new(engine).args(["network", "inspect", &req.name]).output().unwrap().status.success(),
+            "{engine}: nothing is created"
+        );
+    }
+    for (attack, needle) in [
+        (json!({ "call": "network-remove", "argv": ["network", "rm", "$TARGET"] }), "not the network alca asked for"),
+        (json!({ "call": "network-remove", "argv": ["network", "rm", "--force", "$NETWORK"] }), "option `--force`"),
+        (json!({ "call": "network-remove", "argv": ["network", "prune", "--force"] }), "no `allow` rule"),
+    ] {
+        denied(attack, true, needle);
+    }
+
+    // A bridge the engine did not report is refused, whatever it is.
+    for forged in ["eth0", "lo", "docker0", "alt000000000000"] {
+        match call(json!({ "forge": "network-create", "interface": forged }), false) {
+            Err(e @ PluginError::Runtime { .. }) => {
+                assert!(matches!(e.runtime_error(), Some(RuntimeError::Parse(m)) if m.contains("did not print")), "{e}")
+            }
+            other => panic!("{engine}: the forged interface {forged} was accepted: {other:?}"),
+        }
+    }
+    // The honest plugin: the project's network, then gone.
+    call(json!({}), false).unwrap_or_else(|e| panic!("{engine}: {e}"));
+    call(json!({}), true).unwrap_or_else(|e| panic!("{engine}: {e}"));
+    assert!(
+        !Command::new(engine).args(["network", "inspect", &req.name]).output().unwrap().status.success(),
+        "{engine}: removed"
+    );
+    cleanup();
+}
+
+#[test]
+fn network_attacks_on_docker() {
+    network_attacks("docker");
+}
+
+#[test]
+fn network_attacks_on_podman() {
+    network_attacks("podman");
+}

@@ -216,3 +216,30 @@ pub enum RuntimeError {
     TimedOut(String),
     Parse(String),
 }
+
+/// A bridge network alca wants for a project (the optional `networks`
+/// interface of the contract, since 0.2.0).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct NetworkRequest {
+    /// `alca-<12 hex>`.
+    pub name: String,
+    /// Put on the network; alca always sets `alca.project.id`.
+    pub labels: Vec<(String, String)>,
+    /// The host-side bridge interface alca would like (at most 15
+    /// characters); a runtime that cannot choose it reports its own.
+    pub interface: String,
+}
+
+/// A project's network as the runtime reports it. alca has checked that the
+/// engine itself printed the interface, subnets and gateways in the call.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct NetworkInfo {
+    pub name: String,
+    /// The host-side bridge interface carrying the network; `None` when it
+    /// is not a bridge on this host (an engine in a VM).
+    pub interface: Option<String>,
+    /// CIDR subnets, e.g. `10.89.3.0/24`.
+    pub subnets: Vec<String>,
+    /// The host's addresses on the network.
+    pub gateways: Vec<String>,
+}

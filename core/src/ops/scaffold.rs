@@ -801,7 +801,14 @@ mod tests {
 
     #[test]
     fn the_grant_is_the_built_in_docker_grant() {
-        let builtin = Manifest::parse(include_str!("../../../plugins/docker/alca-plugin.toml"), "docker").unwrap();
+        let mut builtin = Manifest::parse(include_str!("../../../plugins/docker/alca-plugin.toml"), "docker").unwrap();
+        // The templates implement the plain runtime world: the rules of the
+        // optional `networks` interface (and its `info` probe) are not theirs.
+        for p in &mut builtin.programs {
+            p.allow.retain(|r| {
+                !r.source.starts_with("{ args = [\"network\"") && !r.source.starts_with("{ args = [\"info\"]")
+            });
+        }
         let grant = |m: &Manifest| {
             m.programs
                 .iter()

@@ -4,7 +4,8 @@
 //! An argv policy alone cannot stop a plugin allowed `--volume=*` from
 //! mounting `/`. But the host knows what it asked for: the spec given to
 //! `create`, the container given to `start`/`stop`/`remove`/`inspect`/`exec`,
-//! the selector given to `list-containers`. A placeholder such as `{mount}`
+//! the selector given to `list-containers`, the network given to the optional
+//! `networks` interface. A placeholder such as `{mount}`
 //! in a rule says "this value must be one of the request's mounts", compared
 //! the way the engine compares it (capability names case-insensitively and
 //! with an optional `CAP_`, paths component by component in normal form,
@@ -60,6 +61,9 @@ pub enum Placeholder {
     Argv,
     Tty,
     Interactive,
+    NetworkName,
+    NetworkLabel,
+    BridgeNameOption,
 }
 
 const TABLE: &[(&str, Placeholder, Kind)] = &[
@@ -90,6 +94,9 @@ const TABLE: &[(&str, Placeholder, Kind)] = &[
     ("argv...", Placeholder::Argv, Kind::Rest),
     ("tty", Placeholder::Tty, Kind::Bool),
     ("interactive", Placeholder::Interactive, Kind::Bool),
+    ("network-name", Placeholder::NetworkName, Kind::Value),
+    ("network-label", Placeholder::NetworkLabel, Kind::Value),
+    ("bridge-name-option", Placeholder::BridgeNameOption, Kind::Value),
 ];
 
 impl Placeholder {
@@ -127,10 +134,28 @@ pub enum Request {
     Container(String),
     List(Vec<container::LabelSelector>),
     Exec(Box<container::ExecRequest>),
+    /// `networks.create`.
+    NetworkCreate(Box<container::NetworkRequest>),
+    /// `networks.remove`: the network's name.
+    NetworkRemove(String),
+}
+
+impl Request {
+    /// A call of the optional `networks` interface.
+    pub fn is_network(&self) -> bool {
+        matches!(self, Request::NetworkCreate(_) | Request::NetworkRemove(_))
+    }
 }
 
 /// At most this many container references are remembered per call.
 const MAX_YIELDED: usize = 10_000;
+/// At most this many strings a network call's commands printed are
+/// remembered, each at most this long.
+const MAX_PRINTED: usize = 4096;
+const MAX_PRINTED_LEN: usize = 256;
+
+/// The docker option that names a bridge network's host interface.
+pub const BRIDGE_NAME_OPTION: &str = "com.docker.network.bridge.name";
 
 /// The export call in progress, as the grant sees it.
 #[derive(Debug, Clone, Default)]
@@ -144,11 +169,15 @@ pub struct CallContext {
     /// with their labels as the engine printed them. Not containers of the
     /// call: only what `list-containers` may return.
     pub listed: Vec<(String, Vec<(String, String)>)>,
+    /// In a `networks` call: the strings the engine printed (the JSON
+    /// strings of its output, or its whitespace-separated words). What the
+    /// plugin reports about the network must be among them.
+    pub printed: Vec<String>,
 }
 
 impl CallContext {
     pub fn new(function: &'static str, request: Request) -> CallContext {
-        CallContext { function, request, yielded: Vec::new(), listed: Vec::new() }
+        CallContext { function, request, yielded: Vec::new(), listed: Vec::new(), printed: Vec::new() }
     }
 
     /// Remembers the container references a `creates`/`lists` command
@@ -184,6 +213,44 @@ impl CallContext {
                 .map(|o| o.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect())
                 .unwrap_or_default();
             self.listed.push((id.to_string(), labels));
+        }
+    }
+
+    /// Remembers what a command of a `networks` call printed: every string
+    /// of its JSON output, or its words when it is not JSON.
+    pub fn remember_printed(&mut self, stdout: &[u8]) {
+        fn strings(v: &serde_json::Value, out: &mut Vec<String>) {
+            match v {
+                serde_json::Value::String(s) => out.push(s.clone()),
+                serde_json::Value::Array(items) => items.iter().for_each(|i| strings(i, out)),
+                serde_json::Value::Object(map) => map.values().for_each(|i| strings(i, out)),
+                _ => {}
+            }
+        }
+        let mut found = Vec::new();
+        match serde_json::from_slice::<serde_json::Value>(stdout) {
+            Ok(v) => strings(&v, &mut found),
+            Err(_) => found.extend(String::from_utf8_lossy(stdout).split_whitespace().map(str::to_string)),
+        }
+        for s in found {
+            if self.printed.len() >= MAX_PRINTED {
+                return;
+            }
+            if !s.is_empty() && s.len() <= MAX_PRINTED_LEN && !self.printed.contains(&s) {
+                self.printed.push(s);
+            }
+        }
+    }
+
+    /// Did the engine print `value` in this call?
+    pub fn printed(&self, value: &str) -> bool {
+        self.printed.iter().any(|p| p == value)
+    }
+
+    fn network(&self) -> Option<&container::NetworkRequest> {
+        match &self.request {
+            Request::NetworkCreate(req) => Some(req),
+            _ => None,
         }
     }
 
@@ -352,6 +419,30 @@ pub fn check_value(p: Placeholder, v: &str, ctx: &CallContext) -> Result<(), Str
             let Request::List(selectors) = &ctx.request else { return Err(ctx.lacks("label selector")) };
             let wanted = label_filter_text(selectors)?;
             eq(v, &wanted, "the containerd filter of the label selectors alca asked for")
+        }
+        Placeholder::NetworkName => {
+            let name = match &ctx.request {
+                Request::NetworkCreate(req) => &req.name,
+                Request::NetworkRemove(name) => name,
+                _ => return Err(ctx.lacks("network")),
+            };
+            eq(v, name, "the network alca asked for")
+        }
+        Placeholder::NetworkLabel => {
+            let req = ctx.network().ok_or_else(|| ctx.lacks("network labels"))?;
+            let (key, value) = v.split_once('=').unwrap_or((v, ""));
+            if v.contains('=') && req.labels.iter().any(|(k, w)| k == key && w == value) {
+                Ok(())
+            } else {
+                Err(format!("network label `{v}` is not one alca asked for"))
+            }
+        }
+        Placeholder::BridgeNameOption => {
+            let req = ctx.network().ok_or_else(|| ctx.lacks("bridge interface"))?;
+            if req.interface.is_empty() {
+                return Err(format!("alca did not ask for a bridge interface name, got `{v}`"));
+            }
+            eq(v, &format!("{BRIDGE_NAME_OPTION}={}", req.interface), "the bridge interface alca asked for")
         }
         Placeholder::Init | Placeholder::Tty | Placeholder::Interactive => check_flag(p, true, ctx),
         Placeholder::Command | Placeholder::Containers | Placeholder::Argv => {
@@ -1110,6 +1201,95 @@ pub(crate) mod tests {
         no(Placeholder::Container, "c2", &exec);
         assert!(check_flag(Placeholder::Tty, true, &exec).is_err());
         assert!(check_flag(Placeholder::Interactive, true, &exec).is_ok());
+    }
+
+    pub(crate) fn network_request() -> container::NetworkRequest {
+        container::NetworkRequest {
+            name: "alca-0123456789ab".into(),
+            labels: vec![("alca.project.id".into(), "p1".into()), ("alca.version".into(), "0.2.0".into())],
+            interface: "alca0123456789a".into(),
+        }
+    }
+
+    #[test]
+    fn networks_are_the_requested_one() {
+        let c = CallContext::new("network-create", Request::NetworkCreate(Box::new(network_request())));
+        ok(Placeholder::NetworkName, "alca-0123456789ab", &c);
+        for bad in ["alca-other", "alca-0123456789ab ", "ALCA-0123456789AB", "bridge", "host", ""] {
+            no(Placeholder::NetworkName, bad, &c);
+        }
+        ok(Placeholder::NetworkLabel, "alca.project.id=p1", &c);
+        ok(Placeholder::NetworkLabel, "alca.version=0.2.0", &c);
+        for bad in
+            ["alca.project.id=p2", "alca.project.id", "alca.project.id=", "com.docker.network.internal=true", "=p1"]
+        {
+            no(Placeholder::NetworkLabel, bad, &c);
+        }
+        ok(Placeholder::BridgeNameOption, "com.docker.network.bridge.name=alca0123456789a", &c);
+        for bad in [
+            "com.docker.network.bridge.name=eth0",
+            "com.docker.network.bridge.name=docker0",
+            "com.docker.network.bridge.name=alca0123456789a ",
+            "com.docker.network.bridge.name",
+            "com.docker.network.bridge.enable_ip_masquerade=false",
+            "com.docker.network.bridge.enable_icc=true",
+            "com.docker.network.driver.mtu=9000",
+            "com.docker.network.bridge.host_binding_ipv4=0.0.0.0",
+            "com.docker.network.bridge.gateway_mode_ipv4=routed",
+            "alca0123456789a",
+        ] {
+            no(Placeholder::BridgeNameOption, bad, &c);
+        }
+        let mut unnamed = network_request();
+        unnamed.interface.clear();
+        let u = CallContext::new("network-create", Request::NetworkCreate(Box::new(unnamed)));
+        assert!(no(Placeholder::BridgeNameOption, "com.docker.network.bridge.name=", &u).contains("did not ask"));
+
+        // `network rm`: only the network alca names, and nothing to create it with.
+        let r = CallContext::new("network-remove", Request::NetworkRemove("alca-0123456789ab".into()));
+        ok(Placeholder::NetworkName, "alca-0123456789ab", &r);
+        no(Placeholder::NetworkName, "alca-fedcba987654", &r);
+        no(Placeholder::NetworkName, "bridge", &r);
+        assert!(no(Placeholder::NetworkLabel, "alca.project.id=p1", &r).contains("`network-remove` request has no"));
+        no(Placeholder::BridgeNameOption, "com.docker.network.bridge.name=alca0123456789a", &r);
+
+        // In other calls the network placeholders bind nothing, and the
+        // container placeholders nothing in network calls.
+        for other in [create(), CallContext::new("detect", Request::None)] {
+            no(Placeholder::NetworkName, "alca-0123456789ab", &other);
+            no(Placeholder::NetworkLabel, "alca.project.id=p1", &other);
+            no(Placeholder::BridgeNameOption, "com.docker.network.bridge.name=alca0123456789a", &other);
+        }
+        for p in
+            [Placeholder::Name, Placeholder::Container, Placeholder::Label, Placeholder::Network, Placeholder::Image]
+        {
+            no(p, "alca-0123456789ab", &c);
+            no(p, "alca-0123456789ab", &r);
+        }
+        assert!(c.request.is_network() && r.request.is_network() && !create().request.is_network());
+    }
+
+    #[test]
+    fn what_a_network_command_printed_is_remembered() {
+        let mut c = CallContext::new("network-create", Request::NetworkCreate(Box::new(network_request())));
+        c.remember_printed(br#"[{"Name":"n","Options":{"com.docker.network.bridge.name":"alca0"},"IPAM":{"Config":[{"Subnet":"172.23.0.0/16","Gateway":"172.23.0.1"}]},"EnableIPv6":false,"n":3}]"#);
+        for printed in ["n", "alca0", "172.23.0.0/16", "172.23.0.1"] {
+            assert!(c.printed(printed), "{printed}");
+        }
+        // Keys and non-strings are not printed values.
+        for not in ["Name", "Options", "com.docker.network.bridge.name", "false", "3", ""] {
+            assert!(!c.printed(not), "{not}");
+        }
+        // Not JSON (docker's `network create` prints the id): its words.
+        c.remember_printed(b"c76c650eeb3e\n");
+        c.remember_printed(b"abc def\n");
+        assert!(c.printed("abc") && c.printed("def") && !c.printed("abc def"));
+        // Bounded.
+        let many: String = (0..10_000).map(|i| format!("w{i} ")).collect();
+        c.remember_printed(many.as_bytes());
+        assert!(c.printed.len() <= MAX_PRINTED);
+        c.remember_printed(format!("\"{}\"", "x".repeat(MAX_PRINTED_LEN + 1)).as_bytes());
+        assert!(c.printed.iter().all(|p| p.len() <= MAX_PRINTED_LEN));
     }
 
     #[test]

@@ -104,6 +104,17 @@ pub fn check(engine: &Engine, component: &Component) -> Result<ApiVersion, Strin
             supported()
         ));
     };
+    // The optional `networks` export (since 0.2.0) must be of the same version.
+    for name in &exports {
+        if let Some(v) = name.strip_prefix("alca:runtime/networks@")
+            && (api < ApiVersion::V0_2 || ApiVersion::parse(v) != Some(api))
+        {
+            return Err(format!(
+                "it exports {api} but also `{}`: a plugin must use one version of the contract throughout, and `networks` exists since alca:runtime@0.2.0",
+                super::text::line(name)
+            ));
+        }
+    }
     let mut unknown = Vec::new();
     for (name, _) in ty.imports(engine) {
         if let Some(rest) = name.strip_prefix("alca:runtime/") {
@@ -170,6 +181,11 @@ macro_rules! forward {
 
 type Call<T> = wasmtime::Result<Result<T, c::RuntimeError>>;
 
+/// A call of `networks` on a component that does not export it.
+pub(crate) fn no_networks() -> c::RuntimeError {
+    c::RuntimeError::Unsupported("the plugin does not export the `networks` interface".into())
+}
+
 forward! {
     info() -> wasmtime::Result<c::PluginInfo>;
     detect() -> wasmtime::Result<c::Availability>;
@@ -186,6 +202,35 @@ forward! {
 }
 
 impl Exports {
+    /// Does the component export the optional `networks` interface?
+    pub fn has_networks(&self) -> bool {
+        match self {
+            Exports::V0_1(e) => e.has_networks(),
+            Exports::V0_2(e) => e.has_networks(),
+        }
+    }
+
+    /// `networks.create`; `unsupported` when the component does not export
+    /// `networks` (the caller asks [`Self::has_networks`] first).
+    pub async fn network_create(
+        &self,
+        store: &mut Store<PluginState>,
+        req: &c::NetworkRequest,
+    ) -> Call<c::NetworkInfo> {
+        match self {
+            Exports::V0_1(_) => Ok(Err(no_networks())),
+            Exports::V0_2(e) => e.network_create(store, req).await,
+        }
+    }
+
+    /// `networks.remove`; `unsupported` without the export.
+    pub async fn network_remove(&self, store: &mut Store<PluginState>, name: &str) -> Call<()> {
+        match self {
+            Exports::V0_1(_) => Ok(Err(no_networks())),
+            Exports::V0_2(e) => e.network_remove(store, name).await,
+        }
+    }
+
     pub async fn instantiate(
         version: ApiVersion,
         pre: &InstancePre<PluginState>,
@@ -253,6 +298,27 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.contains("one version of the contract throughout"), "{e}");
+
+        let e = check_wat(
+            r#"(component
+                 (instance $i) (export "alca:runtime/runtime@0.1.0" (instance $i))
+                 (instance $n) (export "alca:runtime/networks@0.2.0" (instance $n)))"#,
+        )
+        .unwrap_err();
+        assert!(e.contains("`networks` exists since alca:runtime@0.2.0"), "{e}");
+        let e = check_wat(
+            r#"(component
+                 (instance $i) (export "alca:runtime/runtime@0.2.0" (instance $i))
+                 (instance $n) (export "alca:runtime/networks@0.3.0" (instance $n)))"#,
+        )
+        .unwrap_err();
+        assert!(e.contains("one version of the contract throughout"), "{e}");
+        let ok = check_wat(
+            r#"(component
+                 (instance $i) (export "alca:runtime/runtime@0.2.0" (instance $i))
+                 (instance $n) (export "alca:runtime/networks@0.2.0" (instance $n)))"#,
+        );
+        assert_eq!(ok, Ok(ApiVersion::V0_2));
 
         let ok = check_wat(
             r#"(component

@@ -330,7 +330,10 @@ fn edits() -> impl Strategy<Value = Vec<Edit>> {
 }
 
 fn apply(edits: &[Edit]) -> Vec<String> {
-    let mut a = legitimate();
+    apply_on(legitimate(), edits)
+}
+
+fn apply_on(mut a: Vec<String>, edits: &[Edit]) -> Vec<String> {
     for e in edits {
         match e {
             Edit::Insert(i, t) => a.insert(i % (a.len() + 1), t.clone()),
@@ -436,4 +439,155 @@ fn the_model_reads_the_examples_of_the_contract() {
     let r = pflag(&v(&["-itv/tmp:/y", "img"]), &t, false).unwrap();
     assert_eq!(r.options.len(), 3);
     assert_eq!(r.options[2].1, "/tmp:/y");
+}
+
+// --- Soundness of the built-in `network create` rule ----------------------
+
+/// docker 20.10's reading of `network create`: every option it has.
+fn engine_network_table() -> Vec<ModelFlag> {
+    let f = |long: &[&'static str], short: Option<u8>, boolean: bool| ModelFlag { long: long.to_vec(), short, boolean };
+    vec![
+        f(&["driver"], Some(b'd'), false),
+        f(&["opt"], Some(b'o'), false),
+        f(&["label"], None, false),
+        f(&["internal"], None, true),
+        f(&["attachable"], None, true),
+        f(&["ingress"], None, true),
+        f(&["ipv6"], None, true),
+        f(&["config-only"], None, true),
+        f(&["config-from"], None, false),
+        f(&["subnet"], None, false),
+        f(&["gateway"], None, false),
+        f(&["ip-range"], None, false),
+        f(&["aux-address"], None, false),
+        f(&["ipam-driver"], None, false),
+        f(&["ipam-opt"], None, false),
+        f(&["scope"], None, false),
+    ]
+}
+
+fn network_request() -> crate::container::NetworkRequest {
+    crate::container::NetworkRequest {
+        name: "alca-0123456789ab".into(),
+        labels: vec![("alca.project.id".into(), "p1".into())],
+        interface: "alca0123456789a".into(),
+    }
+}
+
+/// The legitimate `network create` arguments, as docker-compat builds them.
+fn legitimate_network() -> Vec<String> {
+    [
+        "--driver",
+        "bridge",
+        "--opt",
+        "com.docker.network.bridge.name=alca0123456789a",
+        "--label",
+        "alca.project.id=p1",
+        "--",
+        "alca-0123456789ab",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+fn network_token() -> impl Strategy<Value = String> {
+    let pieces: Vec<String> = [
+        "--driver",
+        "-d",
+        "bridge",
+        "macvlan",
+        "--driver=ipvlan",
+        "--opt",
+        "-o",
+        "com.docker.network.bridge.name=alca0123456789a",
+        "com.docker.network.bridge.name=eth0",
+        "com.docker.network.bridge.enable_ip_masquerade=false",
+        "--opt=com.docker.network.driver.mtu=9000",
+        "--label",
+        "alca.project.id=p1",
+        "alca.project.id=p2",
+        "--internal",
+        "--internal=false",
+        "--attachable",
+        "--ingress",
+        "--ipv6",
+        "--subnet",
+        "192.168.1.0/24",
+        "--gateway=192.168.1.1",
+        "--config-from",
+        "--scope=swarm",
+        "--",
+        "-",
+        "alca-0123456789ab",
+        "alca-other",
+        "--label=--",
+    ]
+    .map(String::from)
+    .to_vec();
+    prop::sample::select(pieces)
+}
+
+fn network_edits() -> impl Strategy<Value = Vec<Edit>> {
+    let edit = prop_oneof![
+        (any::<usize>(), network_token()).prop_map(|(i, t)| Edit::Insert(i, t)),
+        (any::<usize>(), network_token()).prop_map(|(i, t)| Edit::Replace(i, t)),
+        any::<usize>().prop_map(Edit::Remove),
+        any::<usize>().prop_map(Edit::RemovePair),
+    ];
+    prop::collection::vec(edit, 0..5)
+}
+
+/// Whatever the grant allows in a `network-create` call is, as docker reads
+/// it, a bridge (docker's default driver) with only the requested labels and
+/// bridge name, named as requested: no other driver (macvlan would put the
+/// container on the LAN itself), no subnet, no internal/ingress/attachable
+/// network, no driver option that changes the bridge.
+fn check_network_sound(tail: &[String]) -> Result<bool, TestCaseError> {
+    let manifest = Manifest::parse(DOCKER, "docker").unwrap();
+    let req = network_request();
+    let ctx = CallContext::new("network-create", Request::NetworkCreate(Box::new(req.clone())));
+    let mut args = vec!["network".to_string(), "create".to_string()];
+    args.extend(tail.iter().cloned());
+    if grant::check(&manifest, "docker", &args, &[], Use::Spawn, &ctx).is_err() {
+        return Ok(false);
+    }
+    let table = engine_network_table();
+    let Ok(read) = pflag(tail, &table, true) else {
+        return Ok(true); // the engine refuses it: nothing is created
+    };
+    for (i, value) in &read.options {
+        let name = table[*i].long[0];
+        match name {
+            "driver" => prop_assert_eq!(value, "bridge", "{:?}", tail),
+            "opt" => prop_assert_eq!(value, &format!("com.docker.network.bridge.name={}", req.interface), "{:?}", tail),
+            "label" => prop_assert!(
+                req.labels.iter().any(|(k, v)| *value == format!("{k}={v}")),
+                "{:?} labelled {}",
+                tail,
+                value
+            ),
+            other => prop_assert!(false, "{:?} gave the engine --{}", tail, other),
+        }
+    }
+    prop_assert_eq!(&read.operands, &vec![req.name.clone()], "{:?}", tail);
+    Ok(true)
+}
+
+#[test]
+fn what_the_grant_allows_of_a_network_is_what_was_asked() {
+    use proptest::test_runner::{Config, TestRunner};
+    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(4096u32);
+    let mut runner = TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() });
+    let allowed = std::cell::Cell::new(0u32);
+    let result = runner.run(&network_edits(), |e| {
+        if check_network_sound(&apply_on(legitimate_network(), &e))? {
+            allowed.set(allowed.get() + 1);
+        }
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    assert!(allowed.get() * 20 > cases, "only {} of {cases} edited argvs were allowed", allowed.get());
+    assert!(check_network_sound(&legitimate_network()).unwrap());
 }

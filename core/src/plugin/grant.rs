@@ -433,7 +433,7 @@ fn match_rule<'m>(rule: &AllowRule, deny: &'m [DenyArg], args: &[String], ctx: &
 
     match_operands(&rule.operands, &parsed.operands, ctx, &mut given)?;
     match rule.role {
-        Role::Plain => Ok(()),
+        Role::Plain | Role::Network => Ok(()),
         Role::Creates => bind::check_complete(&given, ctx).map_err(Miss::Request),
         Role::Lists => bind::check_selectors_complete(&given, ctx).map_err(Miss::Request),
         // The engine cannot filter: alca filters its output itself.

@@ -385,6 +385,11 @@ impl PluginState {
         Ok(match result {
             Ok((out, role)) => {
                 match &role {
+                    // What a network call reports must be what the engine
+                    // printed about that network.
+                    Role::Network if out.exit_code == Some(0) && self.call.request.is_network() => {
+                        self.call.remember_printed(&out.stdout)
+                    }
                     Role::Creates | Role::Lists if out.exit_code == Some(0) => self.call.remember(&out.stdout),
                     Role::ListsJson(listing) if out.exit_code == Some(0) => {
                         self.call.remember_json(&out.stdout, listing)

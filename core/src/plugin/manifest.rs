@@ -110,6 +110,11 @@ pub enum Role {
     /// engine's labels); these ids do not become containers of the call, so
     /// the plugin cannot act on the other containers it saw.
     ListsJson(JsonListing),
+    /// Names the network of a `networks` call (an operand is
+    /// `{network-name}`; not written in the manifest): what it prints
+    /// vouches for what the plugin reports about that network (its bridge
+    /// interface, subnets and gateways).
+    Network,
 }
 
 /// Where a JSON listing holds each container's id and labels.
@@ -481,6 +486,9 @@ impl AllowRule {
             }
             operands.push(pattern);
         }
+        let names_network =
+            operands.iter().any(|o| matches!(o, OperandPattern::One(ValuePattern::Bound(Placeholder::NetworkName))));
+        let role = if role == Role::Plain && names_network { Role::Network } else { role };
         if role == Role::Creates {
             let has = |p: Placeholder| {
                 operands.iter().any(|o| {
@@ -587,6 +595,11 @@ mod tests {
             assert!(p.allow.iter().any(|r| r.interactive));
             assert!(p.allow.iter().any(|r| r.role == Role::Creates));
             assert!(p.allow.iter().any(|r| r.role == Role::Lists));
+            // `network inspect|create|rm {network-name}`: what they print vouches for the network.
+            let network: Vec<&str> =
+                p.allow.iter().filter(|r| r.role == Role::Network).map(|r| r.source.as_str()).collect();
+            assert_eq!(network.len(), 3, "{network:?}");
+            assert!(network.iter().all(|r| r.contains("\"network\"") && r.contains("{network-name}")), "{network:?}");
             assert!(p.set_env.is_empty(), "built-in plugins set no environment of their own");
             assert!(p.allow.iter().all(|r| !r.free), "built-in rules are all parsed");
             assert_eq!(m.limits.memory_mib, DEFAULT_MEMORY_MIB);

@@ -779,6 +779,59 @@ impl PluginInstance {
         })
     }
 
+    /// Does the plugin export the optional `networks` interface (contract
+    /// 0.2.0)? One that does may still decline a call with `unsupported`
+    /// (a runtime that cannot do it on this host); without it,
+    /// [`Self::network_create`] and [`Self::network_remove`] fail with
+    /// `unsupported` without calling the plugin.
+    pub fn has_networks(&self) -> bool {
+        self.bindings.as_ref().is_some_and(Exports::has_networks)
+    }
+
+    fn no_networks(&self, function: &'static str) -> PluginError {
+        PluginError::Runtime {
+            plugin: self.id().to_string(),
+            function,
+            error: container::RuntimeError::Unsupported(format!(
+                "{} cannot give a project a network of its own",
+                self.info().name
+            )),
+        }
+    }
+
+    /// Creates the project's bridge network, or reports the existing one of
+    /// that name. What the plugin reports is checked: the name is the one
+    /// asked for, and the interface, subnets and gateways are well formed
+    /// and were printed by the engine in this call (alca keys its firewall on
+    /// them, so a plugin cannot point it at another interface).
+    pub async fn network_create(
+        &mut self,
+        req: &container::NetworkRequest,
+    ) -> Result<container::NetworkInfo, PluginError> {
+        const F: &str = "network-create";
+        if !self.has_networks() {
+            return Err(self.no_networks(F));
+        }
+        let r = call!(self, "network-create", Request::NetworkCreate(Box::new(req.clone())), network_create(req))?;
+        let info = self.runtime(F, r)?;
+        check_network(info, req, &self.store.data().call).map_err(|message| PluginError::Runtime {
+            plugin: self.id().to_string(),
+            function: F,
+            error: container::RuntimeError::Parse(message),
+        })
+    }
+
+    /// Removes the project's network; one that does not exist is not an
+    /// error, one that containers use is a `conflict`.
+    pub async fn network_remove(&mut self, name: &str) -> Result<(), PluginError> {
+        const F: &str = "network-remove";
+        if !self.has_networks() {
+            return Err(self.no_networks(F));
+        }
+        let r = call!(self, "network-remove", Request::NetworkRemove(name.to_string()), network_remove(name))?;
+        self.runtime(F, r)
+    }
+
     /// A container id from the plugin: one token of printable characters.
     fn container_id(&self, function: &'static str, id: String) -> Result<String, PluginError> {
         let valid = !id.is_empty() && id.len() <= 256 && id.chars().all(|c| c.is_ascii_graphic());
@@ -824,6 +877,83 @@ fn clean_container(info: &mut container::ContainerInfo) {
     }
 }
 
+/// At most this many subnets and gateways alca takes from a network.
+const MAX_NETWORK_ADDRESSES: usize = 16;
+
+/// What a plugin reported about a network, checked against the request and
+/// against what the engine printed in the call (`call.printed`).
+fn check_network(
+    info: container::NetworkInfo,
+    req: &container::NetworkRequest,
+    call: &CallContext,
+) -> Result<container::NetworkInfo, String> {
+    let shown = |s: &str| text::line(s);
+    if info.name != req.name {
+        return Err(format!("the plugin reported network `{}` when alca asked for `{}`", shown(&info.name), req.name));
+    }
+    if let Some(iface) = &info.interface {
+        if !is_interface_name(iface) {
+            return Err(format!("the plugin reported `{}`, which is not a network interface name", shown(iface)));
+        }
+        if !call.printed(iface) && !docker_default_bridge(iface, call) {
+            return Err(format!(
+                "the plugin reported bridge interface `{iface}`, which the engine did not print in this call; alca will not key its firewall on it"
+            ));
+        }
+    }
+    let (subnets, gateways) = (&info.subnets, &info.gateways);
+    if subnets.len() > MAX_NETWORK_ADDRESSES || gateways.len() > MAX_NETWORK_ADDRESSES {
+        return Err(format!("the plugin reported more than {MAX_NETWORK_ADDRESSES} subnets or gateways"));
+    }
+    for (list, what, valid) in [
+        (subnets, "subnet", is_cidr as fn(&str) -> bool),
+        (gateways, "gateway", |s: &str| s.parse::<std::net::IpAddr>().is_ok()),
+    ] {
+        for value in list {
+            if !valid(value) {
+                return Err(format!("the plugin reported {what} `{}`, which is not an address", shown(value)));
+            }
+            if !call.printed(value) {
+                return Err(format!(
+                    "the plugin reported {what} `{value}`, which the engine did not print in this call"
+                ));
+            }
+        }
+    }
+    Ok(info)
+}
+
+/// A Linux network interface name (`dev_valid_name`): 1 to 15 bytes, not
+/// `.` or `..`, no `/`, `:` or whitespace. alca also wants it printable.
+pub fn is_interface_name(s: &str) -> bool {
+    (1..=15).contains(&s.len())
+        && s != "."
+        && s != ".."
+        && s.chars().all(|c| c.is_ascii_graphic() && c != '/' && c != ':')
+}
+
+/// docker names the bridge of a network created without
+/// `com.docker.network.bridge.name` `br-` and the first 12 hex digits of the
+/// network's id: such an interface is vouched for by the id the engine
+/// printed.
+fn docker_default_bridge(iface: &str, call: &CallContext) -> bool {
+    let Some(short) = iface.strip_prefix("br-") else { return false };
+    short.len() == 12
+        && short.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+        && call
+            .printed
+            .iter()
+            .any(|p| p.len() == 64 && p.starts_with(short) && p.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+/// `10.89.3.0/24`, `fd00::/64`.
+fn is_cidr(s: &str) -> bool {
+    let Some((addr, len)) = s.split_once('/') else { return false };
+    let Ok(addr) = addr.parse::<std::net::IpAddr>() else { return false };
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    !len.starts_with('+') && len.parse::<u8>().is_ok_and(|l| l <= max)
+}
+
 fn clean_error(e: &mut container::RuntimeError) {
     use container::RuntimeError as E;
     match e {
@@ -843,5 +973,86 @@ fn clean_error(e: &mut container::RuntimeError) {
         | E::Denied(s)
         | E::TimedOut(s)
         | E::Parse(s) => *s = text::block(s),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request() -> container::NetworkRequest {
+        bind::tests::network_request()
+    }
+
+    fn info(interface: Option<&str>, subnets: &[&str], gateways: &[&str]) -> container::NetworkInfo {
+        container::NetworkInfo {
+            name: request().name,
+            interface: interface.map(str::to_string),
+            subnets: subnets.iter().map(|s| s.to_string()).collect(),
+            gateways: gateways.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    fn call(printed: &[&[u8]]) -> CallContext {
+        let mut c = CallContext::new("network-create", Request::NetworkCreate(Box::new(request())));
+        for p in printed {
+            c.remember_printed(p);
+        }
+        c
+    }
+
+    const DOCKER: &[u8] = br#"[{"Name":"alca-0123456789ab","Id":"4e940ccfa0a835f2d513de1004b6cc5e5b287391a0819a5b88df4d9b0363666b","Driver":"bridge","IPAM":{"Config":[{"Subnet":"172.24.0.0/16","Gateway":"172.24.0.1"}]},"Options":{"com.docker.network.bridge.name":"alca0123456789a"},"Labels":{"alca.project.id":"p1"}}]"#;
+
+    #[test]
+    fn what_a_plugin_reports_about_a_network_is_what_the_engine_printed() {
+        let c = call(&[DOCKER]);
+        let good = info(Some("alca0123456789a"), &["172.24.0.0/16"], &["172.24.0.1"]);
+        assert_eq!(check_network(good.clone(), &request(), &c), Ok(good));
+        // docker's own bridge name, from the id it printed.
+        check_network(info(Some("br-4e940ccfa0a8"), &[], &[]), &request(), &c).unwrap();
+        // Not a bridge on this host.
+        check_network(info(None, &["172.24.0.0/16"], &[]), &request(), &c).unwrap();
+
+        for (bad, needle) in [
+            (info(Some("eth0"), &[], &[]), "did not print"),
+            (info(Some("docker0"), &[], &[]), "did not print"),
+            // Even the interface alca asked for: the engine must say it is the network's.
+            (info(Some("alca0123456789a"), &[], &[]), "did not print"),
+            (info(Some("br-000000000000"), &[], &[]), "did not print"),
+            (info(Some("br-4E940CCFA0A8"), &[], &[]), "did not print"),
+            (info(Some("alca0123456789ab"), &[], &[]), "not a network interface name"),
+            (info(Some("a/b"), &[], &[]), "not a network interface name"),
+            (info(Some(""), &[], &[]), "not a network interface name"),
+            (info(Some("a\nb"), &[], &[]), "not a network interface name"),
+            (info(None, &["10.0.0.0/8"], &[]), "did not print"),
+            (info(None, &["172.24.0.0/33"], &[]), "not an address"),
+            (info(None, &["172.24.0.1"], &[]), "not an address"),
+            (info(None, &[], &["192.168.1.1"]), "did not print"),
+            (info(None, &[], &["alca0123456789a"]), "not an address"),
+            (container::NetworkInfo { name: "alca-other".into(), ..info(None, &[], &[]) }, "alca-other"),
+        ] {
+            let c = if bad.interface.as_deref() == Some("alca0123456789a") { call(&[]) } else { call(&[DOCKER]) };
+            let e = check_network(bad.clone(), &request(), &c).expect_err(&format!("{bad:?}"));
+            assert!(e.contains(needle), "{bad:?}: {e}");
+        }
+        let many: Vec<String> = (0..20).map(|i| format!("10.0.{i}.0/24")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        assert!(check_network(info(None, &many, &[]), &request(), &c).unwrap_err().contains("more than"));
+    }
+
+    #[test]
+    fn interface_names_and_cidrs() {
+        for ok in ["podman1", "br-4e940ccfa0a8", "alca0123456789a", "cni-podman1", "a"] {
+            assert!(is_interface_name(ok), "{ok}");
+        }
+        for bad in ["", ".", "..", "a/b", "a:b", "a b", "a\tb", "0123456789abcdef", "é"] {
+            assert!(!is_interface_name(bad), "{bad}");
+        }
+        for ok in ["10.89.3.0/24", "0.0.0.0/0", "fd00::/64", "::/128"] {
+            assert!(is_cidr(ok), "{ok}");
+        }
+        for bad in ["10.89.3.0", "10.89.3.0/", "10.89.3.0/+8", "10.89.3.0/33", "fd00::/129", "x/8", "/8"] {
+            assert!(!is_cidr(bad), "{bad}");
+        }
     }
 }

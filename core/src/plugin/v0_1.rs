@@ -47,4 +47,15 @@ fn features(f: alca::runtime::types::Features) -> crate::container::Features {
     }
 }
 
+/// 0.1.0 has no `networks` interface.
+pub(crate) enum NetworksExport {}
+
+fn load_networks(
+    _pre: &wasmtime::component::InstancePre<super::host::PluginState>,
+    _store: &mut wasmtime::Store<super::host::PluginState>,
+    _instance: &wasmtime::component::Instance,
+) -> wasmtime::Result<Option<NetworksExport>> {
+    Ok(None)
+}
+
 include!("versioned.rs");

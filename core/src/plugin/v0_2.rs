@@ -43,4 +43,67 @@ fn features(f: alca::runtime::types::Features) -> crate::container::Features {
     }
 }
 
+/// The optional `networks` export (world `runtime-plugin-with-networks`).
+/// Its imports and types are those bound above; only the export is new.
+mod with_networks {
+    wasmtime::component::bindgen!({
+        path: "../wit/since_v0.2.0",
+        world: "runtime-plugin-with-networks",
+        imports: { default: trappable },
+        exports: { default: async },
+        with: {
+            "alca:runtime/types": super::alca::runtime::types,
+            "alca:runtime/process": super::alca::runtime::process,
+            "alca:runtime/host": super::alca::runtime::host,
+        },
+    });
+}
+
+use with_networks::exports::alca::runtime::networks as wit_networks;
+
+pub(crate) type NetworksExport = wit_networks::Guest;
+
+/// The component's `networks` export, if it has one. One that exports it
+/// with other functions or types fails here, like a malformed `runtime`.
+fn load_networks(
+    pre: &wasmtime::component::InstancePre<super::host::PluginState>,
+    store: &mut wasmtime::Store<super::host::PluginState>,
+    instance: &wasmtime::component::Instance,
+) -> wasmtime::Result<Option<NetworksExport>> {
+    if pre.component().get_export_index(None, format!("alca:runtime/networks@{VERSION}")).is_none() {
+        return Ok(None);
+    }
+    Ok(Some(wit_networks::GuestIndices::new(pre)?.load(store, instance)?))
+}
+
 include!("versioned.rs");
+
+impl Exports {
+    pub async fn network_create(
+        &self,
+        store: &mut Store<PluginState>,
+        req: &c::NetworkRequest,
+    ) -> Call<c::NetworkInfo> {
+        let Some(networks) = &self.networks else { return Ok(Err(super::compat::no_networks())) };
+        let req = wit_networks::NetworkRequest {
+            name: req.name.clone(),
+            labels: req
+                .labels
+                .iter()
+                .map(|(key, value)| wit::KeyValue { key: key.clone(), value: value.clone() })
+                .collect(),
+            interface: req.interface.clone(),
+        };
+        result(networks.call_create(store, &req).await, |i| c::NetworkInfo {
+            name: i.name,
+            interface: i.interface,
+            subnets: i.subnets,
+            gateways: i.gateways,
+        })
+    }
+
+    pub async fn network_remove(&self, store: &mut Store<PluginState>, name: &str) -> Call<()> {
+        let Some(networks) = &self.networks else { return Ok(Err(super::compat::no_networks())) };
+        result(networks.call_remove(store, name).await, |()| ())
+    }
+}

@@ -8,7 +8,7 @@
 // ever sees generated types.
 
 use wasmtime::Store;
-use wasmtime::component::{InstancePre, Linker};
+use wasmtime::component::{Instance, InstancePre, Linker};
 
 use self::alca::runtime::{host as wit_host, process as wit_process, types as wit};
 use super::broker::{OutputMode, SpawnOutput, SpawnRequest};
@@ -112,8 +112,13 @@ pub(crate) fn add_to_linker(linker: &mut Linker<PluginState>) -> wasmtime::Resul
 
 // ---- exports -----------------------------------------------------------
 
-/// This version's `runtime` export, called with alca's own types.
-pub(crate) struct Exports(RuntimePlugin);
+/// This version's `runtime` export, and its optional `networks` export
+/// where the version has one and the component exports it, called with
+/// alca's own types.
+pub(crate) struct Exports {
+    runtime: RuntimePlugin,
+    networks: Option<NetworksExport>,
+}
 
 type Call<T> = wasmtime::Result<Result<T, c::RuntimeError>>;
 
@@ -123,12 +128,20 @@ fn result<T, U>(r: wasmtime::Result<Result<T, wit::RuntimeError>>, f: impl FnOnc
 
 impl Exports {
     pub async fn instantiate(pre: &InstancePre<PluginState>, store: &mut Store<PluginState>) -> wasmtime::Result<Self> {
-        let pre = RuntimePluginPre::new(pre.clone())?;
-        Ok(Exports(pre.instantiate_async(store).await?))
+        let indices = RuntimePluginIndices::new(pre)?;
+        let instance: Instance = pre.instantiate_async(&mut *store).await?;
+        let runtime = indices.load(&mut *store, &instance)?;
+        let networks = load_networks(pre, store, &instance)?;
+        Ok(Exports { runtime, networks })
     }
 
     fn rt(&self) -> &exports::alca::runtime::runtime::Guest {
-        self.0.alca_runtime_runtime()
+        self.runtime.alca_runtime_runtime()
+    }
+
+    /// Does the component export the optional `networks` interface?
+    pub fn has_networks(&self) -> bool {
+        self.networks.is_some()
     }
 
     pub async fn info(&self, store: &mut Store<PluginState>) -> wasmtime::Result<c::PluginInfo> {

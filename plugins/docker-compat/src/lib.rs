@@ -7,6 +7,7 @@
 
 mod argv;
 mod classify;
+mod network;
 mod parse;
 
 use std::time::Duration;
@@ -15,9 +16,14 @@ use alca_plugin_sdk::{
     Availability, Command, CommandPlan, ContainerId, ContainerInfo, ContainerSpec, ExecOutput, ExecRequest, Features,
     LabelSelector, PluginInfo, Runtime, RuntimeError, host,
 };
+use alca_plugin_sdk_networks::{NetworkInfo, NetworkRequest, Networks};
 
 pub use argv::{create_args, exec_args, list_args};
 pub use classify::classify;
+pub use network::{
+    BRIDGE_NAME_OPTION, EngineNetwork, NetworkFailure, bridges_on_host, network_create_args, network_failure,
+    network_inspect_args, network_rm_args, parse_network_inspect,
+};
 pub use parse::{parse_inspect, parse_version};
 
 /// Which engine family a flavor drives, for the few places where the
@@ -280,6 +286,111 @@ impl Runtime for DockerCompat {
 
     fn exec_plan(&self, req: ExecRequest) -> Result<CommandPlan, RuntimeError> {
         Ok(CommandPlan { program: self.flavor.program.to_string(), args: exec_args(&req), env: Vec::new() })
+    }
+}
+
+impl DockerCompat {
+    /// The network `name` as the engine reports it; `None` when there is none.
+    fn network_inspect(&self, name: &str) -> Result<Option<EngineNetwork>, RuntimeError> {
+        let cmd = self.cmd().args(network_inspect_args(name)).timeout(QUICK_TIMEOUT);
+        let out = cmd.run()?;
+        if out.success() {
+            return match parse_network_inspect(&out.stdout)? {
+                Some(n) if n.name == name => Ok(Some(n)),
+                Some(n) => Err(RuntimeError::parse(format!(
+                    "`{} network inspect {name}` described network `{}`",
+                    self.flavor.program, n.name
+                ))),
+                None => Ok(None),
+            };
+        }
+        let failure = cmd.failure(&out);
+        match network_failure(&failure) {
+            NetworkFailure::NotFound => Ok(None),
+            _ => Err(classify(self.flavor, failure)),
+        }
+    }
+
+    /// Are this engine's bridges interfaces of this host?
+    fn bridges_on_host(&self) -> Result<bool, RuntimeError> {
+        let os = host::info().os;
+        if os != "linux" {
+            return Ok(false);
+        }
+        let args: &[&str] = match self.flavor.engine {
+            Engine::Docker => &["info", "--format", "{{json .}}"],
+            Engine::Podman => &["info", "--format", "json"],
+        };
+        let out = self.run(&self.cmd().args(args.iter().copied()).timeout(QUICK_TIMEOUT))?;
+        bridges_on_host(self.flavor.engine, &os, &out.stdout)
+    }
+
+    /// What to report about an existing network: it must be a bridge and
+    /// carry the request's labels (another project's network, or one alca
+    /// did not create, is not taken over).
+    fn report(&self, req: &NetworkRequest, network: EngineNetwork) -> Result<NetworkInfo, RuntimeError> {
+        if network.driver.as_deref() != Some("bridge") {
+            return Err(RuntimeError::Conflict(format!(
+                "network `{}` exists and is not a bridge network (driver {}); remove it with `{} network rm {}`",
+                req.name,
+                network.driver.as_deref().unwrap_or("unknown"),
+                self.flavor.program,
+                req.name
+            )));
+        }
+        if !network.has_labels(req) {
+            return Err(RuntimeError::Conflict(format!(
+                "network `{}` exists but does not carry alca's labels for this project; remove it with `{} network rm {}`",
+                req.name, self.flavor.program, req.name
+            )));
+        }
+        Ok(network.info(self.bridges_on_host()?))
+    }
+}
+
+impl Networks for DockerCompat {
+    fn network_create(&self, req: NetworkRequest) -> Result<NetworkInfo, RuntimeError> {
+        if let Some(existing) = self.network_inspect(&req.name)? {
+            return self.report(&req, existing);
+        }
+        let cmd = self.cmd().args(network_create_args(self.flavor, &req)?).timeout(QUICK_TIMEOUT);
+        let out = cmd.run()?;
+        if !out.success() {
+            let failure = cmd.failure(&out);
+            // Another alca created it meanwhile: report that one.
+            if network_failure(&failure) != NetworkFailure::Exists {
+                return match classify(self.flavor, failure) {
+                    RuntimeError::CommandFailed(f) if f.stderr_tail.contains("same bridge name") => {
+                        Err(RuntimeError::Conflict(f.stderr_tail))
+                    }
+                    err => Err(err),
+                };
+            }
+        }
+        match self.network_inspect(&req.name)? {
+            Some(created) => self.report(&req, created),
+            None => Err(RuntimeError::parse(format!(
+                "`{} network create {}` succeeded but the network cannot be inspected",
+                self.flavor.program, req.name
+            ))),
+        }
+    }
+
+    fn network_remove(&self, name: &str) -> Result<(), RuntimeError> {
+        let cmd = self.cmd().args(network_rm_args(name)).timeout(QUICK_TIMEOUT);
+        let out = cmd.run()?;
+        if out.success() {
+            return Ok(());
+        }
+        let failure = cmd.failure(&out);
+        match network_failure(&failure) {
+            NetworkFailure::NotFound => Ok(()),
+            NetworkFailure::InUse => Err(RuntimeError::Conflict(format!(
+                "network `{name}` is still used by a container: {}",
+                failure.stderr_tail.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim()
+            ))),
+            _ => Err(classify(self.flavor, failure)),
+        }
     }
 }
 

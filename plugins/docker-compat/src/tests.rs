@@ -7,7 +7,18 @@ use alca_plugin_sdk::{
     MountKind, NetworkMode, PortMapping, Protocol, Resources, RestartPolicy, RuntimeError,
 };
 
+use alca_plugin_sdk_networks::NetworkRequest;
+
 use crate::*;
+
+static PODMAN: Flavor = Flavor {
+    id: "podman",
+    name: "Podman",
+    program: "podman",
+    engine: Engine::Podman,
+    not_running_hint: "start it",
+    install_hint: "install it",
+};
 
 static DOCKER: Flavor = Flavor {
     id: "docker",
@@ -247,6 +258,246 @@ fn classifies_engine_errors() {
 
 // --- Fuzz targets (proptest; scripts/fuzz.sh runs them longer) -------------
 
+// ---- networks: outputs captured from docker 20.10.24 and podman 4.3.1 ----
+
+/// `docker network inspect alca-tc08a73b152ae` after `docker network create
+/// --driver=bridge --opt=com.docker.network.bridge.name=alca-br0test
+/// --label=alca.project.id=p1 --label=k=v alca-tc08a73b152ae`, with a container on it.
+const DOCKER_NETWORK: &str = r#"[
+    {
+        "Name": "alca-tc08a73b152ae",
+        "Id": "c76c650eeb3ebc9d113fdac125f6d3d3d0484710553464560eb7a15a1df56413",
+        "Created": "2026-11-29T18:33:14.505490368Z",
+        "Scope": "local",
+        "Driver": "bridge",
+        "EnableIPv6": false,
+        "IPAM": {
+            "Driver": "default",
+            "Options": {},
+            "Config": [
+                {
+                    "Subnet": "172.23.0.0/16",
+                    "Gateway": "172.23.0.1"
+                }
+            ]
+        },
+        "Internal": false,
+        "Attachable": false,
+        "Ingress": false,
+        "ConfigFrom": {
+            "Network": ""
+        },
+        "ConfigOnly": false,
+        "Containers": {
+            "f7eac9b9ffe0cb7daf830440d8691274f425ae7c5da94a344420f27c2b52a92a": {
+                "Name": "alca-tc08a73b152aec",
+                "EndpointID": "a44da03363fea9b97907fa648067d9ac1cc383829cb17ebadbd142c2b0c65277",
+                "MacAddress": "02:42:ac:17:00:02",
+                "IPv4Address": "172.23.0.2/16",
+                "IPv6Address": ""
+            }
+        },
+        "Options": {
+            "com.docker.network.bridge.name": "alca-br0test"
+        },
+        "Labels": {
+            "alca.project.id": "p1",
+            "k": "v"
+        }
+    }
+]"#;
+
+/// Created without the bridge-name option (compacted): docker names the
+/// bridge `br-<first 12 of the id>` (`br-4e940ccfa0a8` appeared on the host).
+const DOCKER_NETWORK_UNNAMED: &str = r#"[{"Name":"alca-tc08a73b152aeb","Id":"4e940ccfa0a835f2d513de1004b6cc5e5b287391a0819a5b88df4d9b0363666b","Created":"2026-11-29T18:33:18.604839831Z","Scope":"local","Driver":"bridge","EnableIPv6":false,"IPAM":{"Driver":"default","Options":{},"Config":[{"Subnet":"172.24.0.0/16","Gateway":"172.24.0.1"}]},"Internal":false,"Attachable":false,"Ingress":false,"ConfigFrom":{"Network":""},"ConfigOnly":false,"Containers":{},"Options":{},"Labels":{"alca.project.id":"p2"}}]"#;
+
+/// `podman network inspect alca-tc08a73b152ae` after `podman network create
+/// --driver=bridge --label=alca.project.id=p1 --label=k=v alca-tc08a73b152ae`.
+const PODMAN_NETWORK: &str = r#"[
+     {
+          "name": "alca-tc08a73b152ae",
+          "id": "3f31f7db1c60cd8a89357545fd8858ee06fc90d3a3f66b73fcf0199c684fdb81",
+          "driver": "bridge",
+          "network_interface": "podman1",
+          "created": "2026-11-29T18:33:24.738973559Z",
+          "subnets": [
+               {
+                    "subnet": "10.89.0.0/24",
+                    "gateway": "10.89.0.1"
+               }
+          ],
+          "ipv6_enabled": false,
+          "internal": false,
+          "dns_enabled": true,
+          "labels": {
+               "alca.project.id": "p1",
+               "k": "v"
+          },
+          "ipam_options": {
+               "driver": "host-local"
+          }
+     }
+]"#;
+
+/// podman 3 (CNI): the configuration list (its documented form; podman 3 is
+/// not installed here).
+const PODMAN3_NETWORK: &str = r#"[{"args":{"podman_labels":{"alca.project.id":"p1"}},"cniVersion":"0.4.0","name":"alca-x","plugins":[{"bridge":"cni-podman1","hairpinMode":true,"ipMasq":true,"ipam":{"ranges":[[{"gateway":"10.89.0.1","subnet":"10.89.0.0/24"}]],"routes":[{"dst":"0.0.0.0/0"}],"type":"host-local"},"isGateway":true,"type":"bridge"},{"capabilities":{"portMappings":true},"type":"portmap"},{"type":"firewall"}]}]"#;
+
+fn network_request() -> NetworkRequest {
+    NetworkRequest {
+        name: "alca-0123456789ab".into(),
+        labels: vec![KeyValue::new("alca.project.id", "p1"), KeyValue::new("k", "v")],
+        interface: "alca0123456789a".into(),
+    }
+}
+
+#[test]
+fn network_argv() {
+    let req = network_request();
+    assert_eq!(
+        network_create_args(&DOCKER, &req).unwrap(),
+        s(&[
+            "network",
+            "create",
+            "--driver",
+            "bridge",
+            "--opt",
+            "com.docker.network.bridge.name=alca0123456789a",
+            "--label",
+            "alca.project.id=p1",
+            "--label",
+            "k=v",
+            "--",
+            "alca-0123456789ab"
+        ])
+    );
+    // podman 4 refuses the docker option ("unsupported bridge network option") and has no
+    // `--interface-name`: it chooses the bridge itself.
+    assert_eq!(
+        network_create_args(&PODMAN, &req).unwrap(),
+        s(&[
+            "network",
+            "create",
+            "--driver",
+            "bridge",
+            "--label",
+            "alca.project.id=p1",
+            "--label",
+            "k=v",
+            "--",
+            "alca-0123456789ab"
+        ])
+    );
+    assert_eq!(network_inspect_args("n"), s(&["network", "inspect", "--", "n"]));
+    assert_eq!(network_rm_args("n"), s(&["network", "rm", "--", "n"]));
+    for bad in ["", "alca0123456789ab", "a/b", "a b", "a:b", ".", ".."] {
+        let req = NetworkRequest { interface: bad.into(), ..network_request() };
+        if bad.is_empty() {
+            // No wish: docker chooses `br-<id>`.
+            assert!(!network_create_args(&DOCKER, &req).unwrap().contains(&"--opt".to_string()));
+        } else {
+            assert!(matches!(network_create_args(&DOCKER, &req), Err(RuntimeError::InvalidSpec(_))), "{bad}");
+        }
+    }
+    let nameless = NetworkRequest { name: String::new(), ..network_request() };
+    assert!(network_create_args(&DOCKER, &nameless).is_err());
+}
+
+#[test]
+fn parses_network_inspect_of_both_engines() {
+    let d = parse_network_inspect(DOCKER_NETWORK.as_bytes()).unwrap().unwrap();
+    assert_eq!(d.name, "alca-tc08a73b152ae");
+    assert_eq!(d.driver.as_deref(), Some("bridge"));
+    assert_eq!(d.interface.as_deref(), Some("alca-br0test"));
+    assert_eq!(d.subnets, s(&["172.23.0.0/16"]));
+    assert_eq!(d.gateways, s(&["172.23.0.1"]));
+    assert_eq!(d.labels, vec![("alca.project.id".into(), "p1".into()), ("k".into(), "v".into())]);
+    assert!(d.has_labels(&network_request()));
+
+    let u = parse_network_inspect(DOCKER_NETWORK_UNNAMED.as_bytes()).unwrap().unwrap();
+    assert_eq!(u.interface.as_deref(), Some("br-4e940ccfa0a8"));
+    assert!(!u.has_labels(&network_request()));
+
+    let p = parse_network_inspect(PODMAN_NETWORK.as_bytes()).unwrap().unwrap();
+    assert_eq!(p.name, "alca-tc08a73b152ae");
+    assert_eq!(p.interface.as_deref(), Some("podman1"));
+    assert_eq!(p.subnets, s(&["10.89.0.0/24"]));
+    assert_eq!(p.gateways, s(&["10.89.0.1"]));
+    assert!(p.has_labels(&network_request()));
+
+    let c = parse_network_inspect(PODMAN3_NETWORK.as_bytes()).unwrap().unwrap();
+    assert_eq!(c.interface.as_deref(), Some("cni-podman1"));
+    assert_eq!(c.driver.as_deref(), Some("bridge"));
+    assert_eq!(c.subnets, s(&["10.89.0.0/24"]));
+    assert_eq!(c.labels, vec![("alca.project.id".into(), "p1".into())]);
+
+    // A missing network: both print `[]` (and fail).
+    assert_eq!(parse_network_inspect(b"[]\n").unwrap(), None);
+    assert_eq!(parse_network_inspect(b"").unwrap(), None);
+    assert!(parse_network_inspect(b"{}").is_err());
+    assert!(parse_network_inspect(br#"[{"Driver":"bridge"}]"#).is_err());
+
+    // What is reported: the interface only when the bridge is on this host.
+    let info = p.clone().info(true);
+    assert_eq!(info.interface.as_deref(), Some("podman1"));
+    assert_eq!(info.name, "alca-tc08a73b152ae");
+    assert_eq!(p.info(false).interface, None);
+}
+
+#[test]
+fn classifies_network_errors() {
+    use NetworkFailure::*;
+    let cases: &[(&str, NetworkFailure)] = &[
+        // docker 20.10
+        ("Error response from daemon: network alca-tc08a73b152ae not found", NotFound),
+        ("Error response from daemon: network with name alca-tc08a73b152ae already exists", Exists),
+        (
+            "Error response from daemon: error while removing network: network alca-tc08a73b152ae id c76c650eeb3e has active endpoints\nexit status 1",
+            InUse,
+        ),
+        // later docker
+        ("Error: No such network: alca-x", NotFound),
+        // podman 4.3
+        (
+            "Error: inspecting object: network alca-tc08a73b152ae: unable to find network with name or ID alca-tc08a73b152ae: network not found",
+            NotFound,
+        ),
+        ("Error: unable to find network with name or ID alca-tc08a73b152ae: network not found", NotFound),
+        ("Error: network name alca-tc08a73b152ae already used: network already exists", Exists),
+        (
+            "Error: \"alca-tc08a73b152ae\" has associated containers with it. Use -f to forcibly delete containers and pods: network is being used",
+            InUse,
+        ),
+        ("Error: unsupported bridge network option com.docker.network.bridge.name", Other),
+        (
+            "Error response from daemon: cannot create network a6e9 (alca-br0test): conflicts with network c76c (alca-br0test): networks have same bridge name",
+            Other,
+        ),
+    ];
+    for (stderr, want) in cases {
+        assert_eq!(network_failure(&failure(stderr)), *want, "{stderr}");
+    }
+}
+
+#[test]
+fn bridges_are_on_this_host_unless_in_a_vm_or_rootless() {
+    let docker = br#"{"OperatingSystem":"Debian GNU/Linux 12 (bookworm)","SecurityOptions":["name=seccomp,profile=default"],"Name":"vm","OSType":"linux"}"#;
+    assert_eq!(bridges_on_host(Engine::Docker, "linux", docker).ok(), Some(true));
+    assert_eq!(bridges_on_host(Engine::Docker, "macos", docker).ok(), Some(false));
+    let desktop = br#"{"OperatingSystem":"Docker Desktop","SecurityOptions":[]}"#;
+    assert_eq!(bridges_on_host(Engine::Docker, "linux", desktop).ok(), Some(false));
+    let rootless = br#"{"OperatingSystem":"Ubuntu","SecurityOptions":["name=seccomp,profile=default","name=rootless","name=cgroupns"]}"#;
+    assert_eq!(bridges_on_host(Engine::Docker, "linux", rootless).ok(), Some(false));
+
+    let podman = br#"{"host":{"os":"linux","serviceIsRemote":false,"security":{"rootless":false}}}"#;
+    assert_eq!(bridges_on_host(Engine::Podman, "linux", podman).ok(), Some(true));
+    let rootless = br#"{"host":{"serviceIsRemote":false,"security":{"rootless":true}}}"#;
+    assert_eq!(bridges_on_host(Engine::Podman, "linux", rootless).ok(), Some(false));
+    let remote = br#"{"host":{"serviceIsRemote":true,"security":{"rootless":false}}}"#;
+    assert_eq!(bridges_on_host(Engine::Podman, "linux", remote).ok(), Some(false));
+    assert!(bridges_on_host(Engine::Podman, "linux", b"garbage").is_err());
+}
+
 mod fuzz {
     use alca_plugin_sdk::serde_json::{self, Value, json};
     use proptest::prelude::*;
@@ -301,6 +552,9 @@ mod fuzz {
         #[test]
         fn output_parsers_never_panic_on_bytes(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
             let _ = parse_inspect(&bytes);
+            let _ = parse_network_inspect(&bytes);
+            let _ = bridges_on_host(Engine::Docker, "linux", &bytes);
+            let _ = bridges_on_host(Engine::Podman, "linux", &bytes);
             let _ = parse_version(Engine::Docker, &bytes);
             let _ = parse_version(Engine::Podman, &bytes);
         }
@@ -310,7 +564,12 @@ mod fuzz {
             let bytes = serde_json::to_vec(&v).unwrap();
             let _ = parse_version(Engine::Docker, &bytes);
             let _ = parse_version(Engine::Podman, &bytes);
+            let _ = bridges_on_host(Engine::Docker, "linux", &bytes);
+            let _ = bridges_on_host(Engine::Podman, "linux", &bytes);
             let wrapped = serde_json::to_vec(&Value::Array(vec![v])).unwrap();
+            if let Ok(Some(n)) = parse_network_inspect(&wrapped) {
+                prop_assert!(!n.name.is_empty());
+            }
             if let Ok(infos) = parse_inspect(&wrapped) {
                 for info in infos {
                     prop_assert!(!info.id.is_empty());
@@ -321,7 +580,44 @@ mod fuzz {
         #[test]
         fn classify_never_panics(stderr in any::<String>(), code in any::<Option<i32>>()) {
             let failure = CommandFailure { program: "docker".into(), args: vec![], exit_code: code, stderr_tail: stderr };
+            let _ = network_failure(&failure);
             let _ = classify(&DOCKER, failure);
+        }
+
+        /// Whatever alca asks for, the argv names only a bridge, the
+        /// request's labels and (docker) its interface, with the name after `--`.
+        #[test]
+        fn network_argv_is_only_what_was_asked(
+            name in "[a-z0-9][a-z0-9._-]{0,20}",
+            labels in prop::collection::vec(("[a-z.]{1,12}", "[ -~]{0,12}"), 0..4),
+            iface in "[a-z0-9]{1,15}",
+        ) {
+            let req = NetworkRequest {
+                name: name.clone(),
+                labels: labels.iter().map(|(k, v)| KeyValue::new(k.clone(), v.clone())).collect(),
+                interface: iface.clone(),
+            };
+            for flavor in [&DOCKER, &PODMAN] {
+                let a = network_create_args(flavor, &req).unwrap();
+                prop_assert_eq!(&a[..4], &s(&["network", "create", "--driver", "bridge"])[..]);
+                prop_assert_eq!(&a[a.len() - 2..], &[String::from("--"), name.clone()][..]);
+                let mut i = 4;
+                while i < a.len() - 2 {
+                    let (flag, value) = (&a[i], &a[i + 1]);
+                    match flag.as_str() {
+                        "--opt" => {
+                            prop_assert!(flavor.engine == Engine::Docker);
+                            prop_assert_eq!(value, &format!("{BRIDGE_NAME_OPTION}={iface}"));
+                        }
+                        "--label" => {
+                            let ok = labels.iter().any(|(k, v)| *value == format!("{k}={v}"));
+                            prop_assert!(ok, "label {}", value);
+                        }
+                        other => prop_assert!(false, "unexpected {}", other),
+                    }
+                    i += 2;
+                }
+            }
         }
     }
 }

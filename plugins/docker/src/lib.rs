@@ -13,4 +13,4 @@ static DOCKER: Flavor = Flavor {
     install_hint: "install Docker (https://docs.docker.com/engine/install/), or set runtime = \"podman\" in .alca.toml",
 };
 
-alca_plugin_sdk::export_runtime!(DockerCompat = DockerCompat::new(&DOCKER));
+alca_plugin_sdk_networks::export_runtime_with_networks!(DockerCompat = DockerCompat::new(&DOCKER));

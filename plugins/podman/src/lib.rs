@@ -12,4 +12,4 @@ static PODMAN: Flavor = Flavor {
     install_hint: "install Podman (Debian/Ubuntu: `sudo apt-get install podman`; macOS: https://podman.io), or set runtime = \"docker\" in .alca.toml",
 };
 
-alca_plugin_sdk::export_runtime!(DockerCompat = DockerCompat::new(&PODMAN));
+alca_plugin_sdk_networks::export_runtime_with_networks!(DockerCompat = DockerCompat::new(&PODMAN));

@@ -4,7 +4,7 @@
 //! one container runtime's CLI. This crate is the whole surface a Rust plugin
 //! needs:
 //!
-//! * the types of the `alca:runtime@0.1.0` contract (re-exported from the
+//! * the types of the `alca:runtime@0.2.0` contract (re-exported from the
 //!   generated [`bindings`]);
 //! * the [`Runtime`] trait, whose methods default to "unsupported", and the
 //!   [`export_runtime!`] macro that turns an implementation into a component;
@@ -25,6 +25,11 @@
 //!
 //! Build with `cargo build --release --target wasm32-wasip2`; the `.wasm` in
 //! `target/wasm32-wasip2/release/` is the component alca loads.
+//!
+//! A runtime that can also give a project a bridge network of its own (the
+//! optional `networks` interface) uses the companion crate
+//! `alca-plugin-sdk-networks` and its `export_runtime_with_networks!`
+//! instead of [`export_runtime!`].
 
 #[doc(hidden)]
 pub mod bindings {

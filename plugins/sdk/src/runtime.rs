@@ -80,16 +80,39 @@ pub trait Runtime {
 #[macro_export]
 macro_rules! export_runtime {
     ($ty:ty = $init:expr) => {
+        $crate::__runtime_instance!($ty = $init);
+
         #[doc(hidden)]
         struct __AlcaRuntimeExport;
 
+        $crate::__impl_runtime_guest!($crate::bindings::exports::alca::runtime::runtime::Guest);
+
+        $crate::bindings::__export_runtime_plugin!(__AlcaRuntimeExport with_types_in $crate::bindings);
+    };
+}
+
+/// The one instance of the plugin's type, `__alca_runtime()`, created on
+/// first use (also used by `alca-plugin-sdk-networks`).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __runtime_instance {
+    ($ty:ty = $init:expr) => {
         #[doc(hidden)]
         fn __alca_runtime() -> &'static $ty {
             static INSTANCE: ::std::sync::OnceLock<$ty> = ::std::sync::OnceLock::new();
             INSTANCE.get_or_init(|| $init)
         }
+    };
+}
 
-        impl $crate::bindings::exports::alca::runtime::runtime::Guest for __AlcaRuntimeExport {
+/// Implements a generated `runtime` guest trait for `__AlcaRuntimeExport`
+/// by forwarding to [`Runtime`] on `__alca_runtime()` (also used by
+/// `alca-plugin-sdk-networks`, whose bindings generate the trait again).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __impl_runtime_guest {
+    ($guest:path) => {
+        impl $guest for __AlcaRuntimeExport {
             fn info() -> $crate::PluginInfo {
                 $crate::Runtime::info(__alca_runtime())
             }
@@ -130,7 +153,5 @@ macro_rules! export_runtime {
                 $crate::Runtime::exec_plan(__alca_runtime(), req)
             }
         }
-
-        $crate::bindings::__export_runtime_plugin!(__AlcaRuntimeExport with_types_in $crate::bindings);
     };
 }

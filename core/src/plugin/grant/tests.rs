@@ -460,6 +460,110 @@ fn builtin_grants_touch_only_the_requested_containers() {
     }
 }
 
+/// The project's network: only a bridge, named as asked, with the labels
+/// and (docker) the bridge interface alca asked for; removal only of that
+/// network, never forced.
+#[test]
+fn builtin_grants_allow_exactly_the_requested_network() {
+    use crate::plugin::bind::tests::network_request;
+    let req = network_request();
+    let create = CallContext::new("network-create", Request::NetworkCreate(Box::new(req.clone())));
+    let remove = CallContext::new("network-remove", Request::NetworkRemove(req.name.clone()));
+    let labels = ["--label", "alca.project.id=p1", "--label", "alca.version=0.2.0"];
+    for (id, _) in BUILTINS {
+        let mut good = v(&["network", "create", "--driver", "bridge"]);
+        if id.starts_with("docker") {
+            good.extend(v(&["--opt", "com.docker.network.bridge.name=alca0123456789a"]));
+        }
+        good.extend(v(&labels));
+        good.extend(v(&["--", "alca-0123456789ab"]));
+        check_in(id, &good, &create).unwrap_or_else(|e| panic!("{id}: the legitimate create is refused: {e}"));
+        // Fewer labels, no driver, `=` spellings: still only what was asked.
+        check_in(id, &v(&["network", "create", "--driver=bridge", "alca-0123456789ab"]), &create).unwrap();
+        check_in(id, &v(&["network", "create", "--label=alca.project.id=p1", "alca-0123456789ab"]), &create).unwrap();
+
+        let tail = |extra: &[&str]| {
+            let mut a = good[..good.len() - 2].to_vec();
+            a.extend(v(extra));
+            a.extend(v(&["--", "alca-0123456789ab"]));
+            a
+        };
+        let mut attacks: Vec<(Vec<String>, &str)> = vec![
+            (tail(&["--label", "alca.project.id=p2"]), "network label"),
+            (tail(&["--label", "alca.project.id"]), "network label"),
+            (tail(&["--label", "--", "--internal"]), "option `--internal`"),
+            (tail(&["--driver", "macvlan"]), "value `macvlan`"),
+            (tail(&["--driver=ipvlan"]), "value `ipvlan`"),
+            (tail(&["-d", "macvlan"]), "option `-d`"),
+            (tail(&["--internal"]), "option `--internal`"),
+            (tail(&["--internal=false"]), "option `--internal`"),
+            (tail(&["--attachable"]), "option `--attachable`"),
+            (tail(&["--ingress"]), "option `--ingress`"),
+            (tail(&["--ipv6"]), "option `--ipv6`"),
+            (tail(&["--subnet", "192.168.1.0/24"]), "option `--subnet`"),
+            (tail(&["--gateway=192.168.1.1"]), "option `--gateway`"),
+            (tail(&["--ip-range", "192.168.1.0/25"]), "option `--ip-range`"),
+            (tail(&["--ipam-driver", "dhcp"]), "option `--ipam-driver`"),
+            (tail(&["--config-from", "other"]), "option `--config-from`"),
+            (tail(&["--interface-name", "eth0"]), "option `--interface-name`"),
+            (tail(&["--disable-dns"]), "option `--disable-dns`"),
+            (tail(&["-o", "com.docker.network.bridge.name=alca0123456789a"]), "option `-o`"),
+        ];
+        if id.starts_with("docker") {
+            attacks.extend([
+                (tail(&["--opt", "com.docker.network.bridge.name=eth0"]), "bridge interface"),
+                (tail(&["--opt", "com.docker.network.bridge.enable_ip_masquerade=false"]), "bridge interface"),
+                (tail(&["--opt=com.docker.network.driver.mtu=9000"]), "bridge interface"),
+                (tail(&["--opt", "com.docker.network.bridge.gateway_mode_ipv4=routed"]), "bridge interface"),
+            ]);
+        } else {
+            // podman 4 cannot name the bridge: no `--opt` at all.
+            attacks.push((tail(&["--opt", "com.docker.network.bridge.name=alca0123456789a"]), "option `--opt`"));
+        }
+        let mut other = good.clone();
+        *other.last_mut().unwrap() = "alca-fedcba987654".into();
+        attacks.push((other, "not the network alca asked for"));
+        let mut two = good.clone();
+        two.push("alca-fedcba987654".into());
+        attacks.push((two, "one too many"));
+        for (argv, needle) in attacks {
+            match check_in(id, &argv, &create) {
+                Ok(()) => panic!("{id}: allowed {argv:?}"),
+                Err(e) => assert!(e.contains(needle), "{id}: {argv:?}: {e:?} should mention {needle:?}"),
+            }
+        }
+
+        // inspect and rm: that network only, no options.
+        for ctx in [&create, &remove] {
+            check_in(id, &v(&["network", "inspect", "--", "alca-0123456789ab"]), ctx).unwrap();
+            check_in(id, &v(&["network", "rm", "--", "alca-0123456789ab"]), ctx).unwrap();
+            for (argv, needle) in [
+                (v(&["network", "rm", "--", "alca-fedcba987654"]), "not the network alca asked for"),
+                (v(&["network", "rm", "bridge"]), "not the network alca asked for"),
+                (v(&["network", "rm", "alca-0123456789ab", "alca-fedcba987654"]), "one too many"),
+                (v(&["network", "rm", "--force", "alca-0123456789ab"]), "option `--force`"),
+                (v(&["network", "rm", "-f", "alca-0123456789ab"]), "option `-f`"),
+                (v(&["network", "inspect", "--", "alca-fedcba987654"]), "not the network alca asked for"),
+                (v(&["network", "inspect", "--format", "{{.Id}}", "alca-0123456789ab"]), "option `--format`"),
+                (v(&["network", "prune", "--force"]), "no `allow` rule"),
+                (v(&["network", "connect", "alca-0123456789ab", "victim"]), "no `allow` rule"),
+                (v(&["network", "disconnect", "alca-0123456789ab", "victim"]), "no `allow` rule"),
+            ] {
+                let e = check_in(id, &argv, ctx).unwrap_err();
+                assert!(e.contains(needle), "{id}: {argv:?}: {e:?} should mention {needle:?}");
+            }
+        }
+        // The remove call has no labels to create a network with.
+        assert!(check_in(id, &good, &remove).unwrap_err().contains("`network-remove` request has no"));
+        // Outside the network calls, the network commands bind nothing.
+        for ctx in [create_ctx(), none()] {
+            assert!(check_in(id, &good, &ctx).is_err(), "{id}");
+            assert!(check_in(id, &v(&["network", "rm", "alca-0123456789ab"]), &ctx).is_err(), "{id}");
+            assert!(check_in(id, &v(&["network", "inspect", "alca-0123456789ab"]), &ctx).is_err(), "{id}");
+        }
+    }
+}
+
 /// A hostile manifest cannot satisfy a `creates` rule's completeness with
 /// a placeholder written as an operand, where the engine reads an image or
 /// a command instead of a capability drop.

@@ -15,6 +15,10 @@
 //! `{"features-off": ["ports", ...]}` (alone or beside an attack) makes
 //! `info` report the features named (as the contract spells them) absent.
 //!
+//! The optional `networks` export is attacked the same way (`network-create`,
+//! `network-remove`; `$NETWORK`, `$IFACE`, `$PID`), and `{"forge":
+//! "network-create", "interface": "<name>"}` reports another bridge.
+//!
 //! An attack that the host lets run and that succeeds makes the plugin
 //! fail with a message starting `LEAKED`, so alca's output shows it.
 
@@ -23,6 +27,7 @@ use alca_plugin_sdk::{
     Availability, Command, CommandPlan, ContainerInfo, ContainerSpec, ExecOutput, ExecRequest, Features, LabelSelector,
     PluginInfo, Runtime, RuntimeError, SpawnError, host,
 };
+use alca_plugin_sdk_networks::{NetworkInfo, NetworkRequest, Networks};
 
 static DOCKER: Flavor = Flavor {
     id: "rogue-docker",
@@ -274,4 +279,35 @@ impl Runtime for Rogue {
     }
 }
 
-alca_plugin_sdk::export_runtime!(Rogue = Rogue);
+/// The optional `networks` export: `$NETWORK`, `$IFACE` (the interface alca
+/// asked for) and `$PID` come from the request. `{"forge": "network-create",
+/// "interface": "..."}` reports that interface for the honest network.
+impl Networks for Rogue {
+    fn network_create(&self, req: NetworkRequest) -> Result<NetworkInfo, RuntimeError> {
+        let pid = req.labels.iter().find(|kv| kv.key == "alca.project.id").map(|kv| kv.value.clone());
+        let vars = [
+            ("$NETWORK", req.name.as_str()),
+            ("$IFACE", req.interface.as_str()),
+            ("$PID", pid.as_deref().unwrap_or("")),
+        ];
+        match attack("network-create", &vars) {
+            Some(a) => Err(leak("network-create", run(a))),
+            None if forges("network-create") => {
+                let forged = host::env("ROGUE_ATTACK")
+                    .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+                    .and_then(|v| v["interface"].as_str().map(str::to_string));
+                Ok(NetworkInfo { interface: forged, ..honest().network_create(req)? })
+            }
+            None => honest().network_create(req),
+        }
+    }
+
+    fn network_remove(&self, name: &str) -> Result<(), RuntimeError> {
+        match attack("network-remove", &[("$NETWORK", name)]) {
+            Some(a) => Err(leak("network-remove", run(a))),
+            None => honest().network_remove(name),
+        }
+    }
+}
+
+alca_plugin_sdk_networks::export_runtime_with_networks!(Rogue = Rogue);
