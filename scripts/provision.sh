@@ -19,6 +19,9 @@ command -v ctr     >/dev/null 2>&1 || need_pkgs+=(containerd)
 command -v node    >/dev/null 2>&1 || need_pkgs+=(nodejs)
 command -v npm     >/dev/null 2>&1 || need_pkgs+=(npm)
 command -v pip3    >/dev/null 2>&1 || need_pkgs+=(python3-pip)
+# Network isolation: alca's firewall (nft); the network tests' namespaces (ip).
+command -v nft     >/dev/null 2>&1 || need_pkgs+=(nftables)
+command -v ip      >/dev/null 2>&1 || need_pkgs+=(iproute2)
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     log "missing packages: ${need_pkgs[*]}; run this script as root or install them"

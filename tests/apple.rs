@@ -27,6 +27,11 @@ use std::process::{Command, Output};
 use serde_json::Value;
 use support::{Run, TestEnv, repo_root};
 
+/// Apple `container` has no networks alca's firewall can key rules on, so
+/// alca refuses it unless the project opts out of network isolation
+/// (docs/security.md); every project here says so.
+const UNISOLATED: &str = "\n[network]\nlan-access = [\"*\"]\n";
+
 /// Any reference: the fake "pulls" it when alca asks.
 const IMAGE: &str = "docker.io/library/alpine:3.20";
 
@@ -145,7 +150,7 @@ impl Fake {
         }
         env.set_env("DOCKER_HOST", "unix:///nonexistent/alca-apple-test/docker.sock");
         env.set_env("CONTAINER_HOST", "unix:///nonexistent/alca-apple-test/podman.sock");
-        env.write_config(&format!("image = \"{IMAGE}\"\nruntime = \"apple\"\n"));
+        env.write_config(&format!("image = \"{IMAGE}\"\nruntime = \"apple\"\n{UNISOLATED}"));
         env
     }
 }
@@ -322,7 +327,7 @@ fn unsupported_fields(version: &'static str) {
     let fake = Fake::started(version);
     let refused = |extra: &str, needles: &[&str]| {
         let env = fake.env();
-        env.write_config(&format!("image = \"{IMAGE}\"\nruntime = \"apple\"\n{extra}"));
+        env.write_config(&format!("image = \"{IMAGE}\"\nruntime = \"apple\"\n{extra}{UNISOLATED}"));
         let r = env.run(&["up"]);
         assert_eq!(r.code, Some(1), "{extra}: {r}");
         for needle in needles {
@@ -335,13 +340,23 @@ fn unsupported_fields(version: &'static str) {
     // Apple sets memory in whole MiB: the plugin refuses anything else.
     refused("[resources]\nmemory = \"300.5m\"\n", &["resources.memory", "whole MiB"]);
 
+    // Network isolation (the default) needs a network alca's firewall can
+    // key rules on, which Apple does not have: refused, nothing created.
+    let env = fake.env();
+    env.write_config(&format!("image = \"{IMAGE}\"\nruntime = \"apple\"\n"));
+    let r = env.run(&["up"]);
+    assert_eq!(r.code, Some(1), "{r}");
+    assert!(r.stderr.contains("network isolation cannot be applied"), "{r}");
+    assert!(r.stderr.contains("lan-access = [\"*\"]"), "the way out is named: {r}");
+    assert!(fake.containers().is_empty(), "nothing was created: {:?}", fake.containers());
+
     // The user's own capabilities: an error where they cannot be applied.
     let caps = "caps = [\"CHOWN\", \"NET_BIND_SERVICE\"]\n";
     if version == "0.9.0" {
         refused(caps, &["caps", "apple"]);
     } else {
         let env = fake.env();
-        env.write_config(&format!("image = \"{IMAGE}\"\nruntime = \"apple\"\n{caps}"));
+        env.write_config(&format!("image = \"{IMAGE}\"\nruntime = \"apple\"\n{caps}{UNISOLATED}"));
         let r = env.ok(&["up"]);
         assert!(!r.stderr.contains("capabilities"), "{r}");
         let name = fake.containers_of(&project_id(&env)).remove(0);
@@ -354,7 +369,9 @@ fn unsupported_fields(version: &'static str) {
 
     // Whole CPUs and whole MiB are expressed as asked.
     let env = fake.env();
-    env.write_config(&format!("image = \"{IMAGE}\"\nruntime = \"apple\"\n[resources]\ncpus = 2\nmemory = \"512m\"\n"));
+    env.write_config(&format!(
+        "image = \"{IMAGE}\"\nruntime = \"apple\"\n[resources]\ncpus = 2\nmemory = \"512m\"\n{UNISOLATED}"
+    ));
     env.ok(&["up"]);
     let name = fake.containers_of(&project_id(&env)).remove(0);
     let inspect: Value = serde_json::from_str(&fake.ok(&["inspect", &name])).unwrap();
@@ -421,7 +438,7 @@ fn the_grant_is_container_only_and_apple_is_explained_where_it_is_missing() {
     // No `container` on PATH (PATH without the fake).
     let mut env = TestEnv::new();
     env.set_env("PATH", "/usr/local/sbin:/usr/sbin:/sbin");
-    env.write_config(&format!("image = \"{IMAGE}\"\nruntime = \"apple\"\n"));
+    env.write_config(&format!("image = \"{IMAGE}\"\nruntime = \"apple\"\n{UNISOLATED}"));
     let r = env.run(&["up"]);
     assert_eq!(r.code, Some(1), "{r}");
     assert!(r.stderr.contains("`container` was not found on PATH"), "{r}");

@@ -66,7 +66,12 @@ fn the_javascript_docker_plugin_works_end_to_end() {
     let env = TestEnv::new();
     let r = env.ok(&["plugin", "install", "--yes", &dir.display().to_string()]);
     assert!(r.stderr.contains("implementing alca:runtime@0.1.0"), "a plugin of the frozen contract:\n{r}");
-    env.write_config(&format!("image = \"{}\"\nruntime = \"docker-js\"\n", test_image()));
+    // The example implements only the plain runtime world (no `networks`),
+    // so the project opts out of network isolation.
+    env.write_config(&format!(
+        "image = \"{}\"\nruntime = \"docker-js\"\n[network]\nlan-access = [\"*\"]\n",
+        test_image()
+    ));
     lifecycle(&env, "docker-js");
     conformance(&env, "docker-js", &test_image());
 }
@@ -105,14 +110,16 @@ fn the_python_containerd_plugin_works_end_to_end() {
     }
     let r = env.ok(&["plugin", "install", "--yes", &dir.display().to_string()]);
     assert!(r.stderr.contains("implementing alca:runtime@0.1.0"), "a plugin of the frozen contract:\n{r}");
-    env.write_config(&format!("image = \"{CONTAINERD_IMAGE}\"\nruntime = \"containerd\"\n"));
+    env.write_config(&format!(
+        "image = \"{CONTAINERD_IMAGE}\"\nruntime = \"containerd\"\n[network]\nlan-access = [\"*\"]\n"
+    ));
     lifecycle(&env, "containerd");
     conformance(&env, "containerd", CONTAINERD_IMAGE);
 
     // containerd publishes no ports; the plugin says so through its
     // features, and alca refuses before creating anything.
     env.write_config(&format!(
-        "image = \"{CONTAINERD_IMAGE}\"\nruntime = \"containerd\"\n\n[network]\nports = [\"18081:80\"]\n"
+        "image = \"{CONTAINERD_IMAGE}\"\nruntime = \"containerd\"\n\n[network]\nports = [\"18081:80\"]\nlan-access = [\"*\"]\n"
     ));
     let r = env.run(&["up"]);
     assert_eq!(r.code, Some(1), "{r}");

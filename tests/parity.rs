@@ -1227,6 +1227,17 @@ fn go_state_adoption(engine: &str) {
     .trim()
     .to_string();
 
+    // Alcatraz put its containers on the engine's default network, where
+    // alca's firewall cannot isolate them (its network isolation is on by
+    // default): `up` refuses to use it as it is, and touches nothing.
+    let r = env.run(&["up"]);
+    assert_eq!(r.code, Some(1), "{r}");
+    assert!(r.stderr.contains("network isolation cannot be applied") && r.stderr.contains("alca up -f"), "{r}");
+    assert_eq!(inspect(engine, &go_id)["State"]["Running"], true, "the Go container is left as it was");
+    assert!(!env.project.join("up-marker").exists(), "{r}");
+    // A project that opts out of isolation (or `up -f`, which recreates
+    // the container on a network of its own) goes on with it.
+    env.write_config(&config(engine, &format!("[commands]\nup = \"{up_cmd}\"\n[network]\nlan-access = [\"*\"]\n")));
     let r = env.ok(&["up"]);
     assert_eq!(containers_of(engine, &env.project), std::slice::from_ref(&go_id), "the Go container is adopted:\n{r}");
     assert_eq!(inspect(engine, &go_id)["State"]["Running"], true);

@@ -277,6 +277,7 @@ async fn dispatch(cli: Cli) -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<ExitCode, Error> {
+    let verbose = cli.verbose;
     // Generated from the definitions above; they need no project or runtime.
     let command = match cli.command {
         Command::Completion { shell } => return containers::completion(shell, Cli::command()),
@@ -316,6 +317,11 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
                 render::json(&report);
             } else {
                 render::status(&report);
+                if verbose > 0 {
+                    // What alca's own firewall may run (docs/security.md).
+                    let grant = std::sync::Arc::new(alca_core::netiso::manifest());
+                    render::firewall_grant(&ops::manifest_report(&alca, &grant));
+                }
             }
         }
         Command::Down { force, json, allow_hooks } => {

@@ -155,6 +155,9 @@ pub fn status(r: &StatusReport) {
             if !c.ip_addresses.is_empty() {
                 out!("  IP:      {}", c.ip_addresses.join(", "));
             }
+            if let Some(n) = &r.network {
+                network_status(n);
+            }
             if !r.drift.is_empty() {
                 out!();
                 out!("The configuration changed since the container was created:");
@@ -171,6 +174,27 @@ pub fn status(r: &StatusReport) {
                 out!("Run `alca up` to start it.");
             }
         }
+    }
+}
+
+/// The `Network:` lines of `alca status`.
+fn network_status(n: &alca_core::ops::NetworkStatus) {
+    let rules = if n.rules.is_empty() { String::new() } else { format!("; allowed: {}", n.rules.join(", ")) };
+    match n.isolation {
+        "active" => {
+            let bridge = n.interface.as_deref().map(|i| format!(" (bridge {i})")).unwrap_or_default();
+            out!("Network:   isolated from private addresses{bridge}{}", safe(&rules));
+            let last = if n.recent.is_empty() { String::new() } else { format!("; last: {}", n.recent.join(", ")) };
+            out!("  Refused: {} connection attempt(s){}", n.refused, safe(&last));
+        }
+        "off" => out!("Network:   NOT isolated: network.lan-access = [\"*\"] lets the container reach your LAN"),
+        other => out!("Network:   isolation {other}{}", safe(&rules)),
+    }
+    if let Some(p) = &n.proxy {
+        out!("  Proxy:   all outbound TCP goes to {}", safe(p));
+    }
+    if let Some(note) = n.note.as_deref().filter(|_| n.isolation != "off") {
+        out!("  Note:    {}", safe(note));
     }
 }
 
@@ -203,6 +227,17 @@ pub fn config(c: &alca_core::config::Config) {
     }
     for p in &c.ports {
         out!("port:      {p}");
+    }
+    if c.network.allows_all() {
+        out!("network:   NOT isolated (lan-access holds \"*\")");
+    } else {
+        out!("network:   isolated from private addresses");
+    }
+    for e in &c.network.lan_access {
+        out!("  allow:   {} ({})", safe(&e.text), safe(&e.at));
+    }
+    if let Some(p) = &c.network.proxy {
+        out!("  proxy:   {} ({})", safe(&p.text), safe(&p.at));
     }
     if let Some(m) = c.resources.memory_bytes {
         out!("memory:    {} MiB", m as f64 / (1u64 << 20) as f64);
@@ -275,6 +310,15 @@ pub fn plugins(list: &[PluginReport]) {
         for line in grant(p) {
             out!("{line}");
         }
+    }
+}
+
+/// `alca status -v`: the grant alca's firewall runs under.
+pub fn firewall_grant(p: &PluginReport) {
+    out!();
+    out!("Firewall (network isolation) grant, core/src/netiso/grant.toml:");
+    for line in grant(p) {
+        out!("{line}");
     }
 }
 

@@ -92,6 +92,13 @@ fn comparable(spec: &Value) -> Value {
     if let Value::Object(map) = &mut v {
         map.remove("name");
         map.remove("labels");
+        // The project's own network is named like the container (identity);
+        // what matters is whether the container is on it (isolation).
+        if let Some(net) = map.get_mut("network")
+            && net.get("named").is_some()
+        {
+            *net = Value::String("the project's own network (isolated)".into());
+        }
         if let Some(env) = map.get_mut("env") {
             *env = as_map(env);
         }

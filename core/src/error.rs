@@ -96,6 +96,11 @@ pub enum Error {
         /// Whether the settings come from .alca.toml (and can be removed).
         from_config: bool,
     },
+
+    /// The configuration asks for network isolation (the default) and it
+    /// cannot be applied: alca does not start an unisolated container.
+    #[error("network isolation cannot be applied: {message}")]
+    Isolation { message: String, hint: String },
 }
 
 impl Error {
@@ -154,6 +159,7 @@ impl Error {
             Error::HookFailed { hook, .. } => format!("fix hooks.{hook} in .alca.toml (it runs on the host, in the project directory); the container is up"),
             Error::SetupFailed { .. } => "fix commands.up in .alca.toml (or what it depends on) and run `alca up` again; it is retried until it succeeds".into(),
             Error::Unsupported { from_config: true, .. } => "remove these settings from .alca.toml, or set `runtime` in .alca.toml to a runtime that supports them (the built-in `docker` and `podman` support all of them)".into(),
+            Error::Isolation { hint, .. } => hint.clone(),
             Error::Unsupported { from_config: false, .. } => "set `runtime` in .alca.toml to a runtime that can (the built-in `docker` and `podman` can)".into(),
         })
     }

@@ -8,6 +8,7 @@ pub mod drift;
 pub mod error;
 mod fsutil;
 pub mod installed;
+pub mod netiso;
 pub mod ops;
 pub mod plugin;
 pub mod preset;

@@ -62,7 +62,11 @@ pub fn container_spec(
         resources: container::Resources { cpus: config.resources.cpus, memory_bytes: config.resources.memory_bytes },
         capabilities: container::Capabilities { drop: config.caps.drop.clone(), add: config.caps.add.clone() },
         restart: container::RestartPolicy::UnlessStopped,
-        network: container::NetworkMode::Default,
+        network: if crate::netiso::wanted(config) {
+            container::NetworkMode::Named(state.container_name.clone())
+        } else {
+            container::NetworkMode::Default
+        },
         init: false,
     }
 }
@@ -476,7 +480,9 @@ mod tests {
 
         // A spec that does not need a missing feature is not refused.
         let none = container::Features { capabilities: true, ..container::Features::default() };
-        let mut plain = container_spec(&project(), &config("image = \"i\"\n"), &State::new(), &|_| None);
+        // (Without network isolation, which needs a named network.)
+        let unisolated = config("image = \"i\"\n[network]\nlan-access = [\"*\"]\n");
+        let mut plain = container_spec(&project(), &unisolated, &State::new(), &|_| None);
         plain.restart = container::RestartPolicy::No;
         let before = plain.clone();
         assert_eq!(fit_to_features(&mut plain, &runtime(none)).unwrap(), Vec::<String>::new());
@@ -570,5 +576,17 @@ mod tests {
         let mut s = spec("image = \"i\"\n");
         let plain = Target { info: &info, availability: None, default_caps: Some(true) };
         assert_eq!(fit(&mut s, &plain).unwrap(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn isolation_puts_the_container_on_the_projects_own_network() {
+        let state = State::new();
+        let network = |text: &str| container_spec(&project(), &config(text), &state, &|_| None).network;
+        let own = container::NetworkMode::Named(state.container_name.clone());
+        assert_eq!(network("image = \"i\"\n"), own, "isolated by default");
+        assert_eq!(network("image = \"i\"\n[network]\nlan-access = [\"10.0.0.1:80\"]\n"), own);
+        assert_eq!(network("image = \"i\"\n[network]\nlan-access = [\"*\"]\n"), container::NetworkMode::Default);
+        // `*` with a proxy: no refusals, but the redirect needs the bridge.
+        assert_eq!(network("image = \"i\"\n[network]\nlan-access = [\"*\"]\nproxy = \"10.0.0.1:3128\"\n"), own);
     }
 }

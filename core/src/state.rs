@@ -45,6 +45,21 @@ pub struct State {
     /// adopt its container; never written).
     #[serde(default, rename = "config", skip_serializing)]
     pub alcatraz_config: Option<serde_json::Value>,
+    /// The project's own network, while it exists (network isolation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<ProjectNetwork>,
+}
+
+/// A project network as its runtime reported it when alca created it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectNetwork {
+    pub name: String,
+    /// The host-side bridge the firewall rules match.
+    pub interface: String,
+    #[serde(default)]
+    pub subnets: Vec<String>,
+    #[serde(default)]
+    pub gateways: Vec<String>,
 }
 
 fn format_current() -> u32 {
@@ -158,6 +173,7 @@ impl State {
             created_from: None,
             setup_done_for: None,
             alcatraz_config: None,
+            network: None,
         }
     }
 

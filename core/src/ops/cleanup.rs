@@ -161,6 +161,10 @@ async fn remove_in(alca: &Alca, runtime: &str, orphans: Vec<&Orphan>) -> Vec<Rem
             Err(e) if e.to_string().to_ascii_lowercase().contains("no such container") => None,
             Err(e) => Some(e.to_string()),
         };
+        if error.is_none() {
+            // What `up` installed around it: its firewall rules and network.
+            super::network::teardown(&mut plugin, &c.name, true, &crate::report::Silent).await;
+        }
         out.push(outcome(o, error));
     }
     out

@@ -84,10 +84,14 @@ pub async fn down(alca: &Alca, options: &DownOptions, reporter: &dyn Reporter) -
         }
     }
     let removed = remove_all(&mut plugin, targets, options.force, reporter).await?;
+    // Then what `up` installed around the container (network isolation).
+    let had_network = state.network.is_some();
+    super::network::teardown(&mut plugin, &state.container_name.clone(), had_network, reporter).await;
 
     state.container_id = None;
     state.setup_done_for = None;
     state.created_from = None;
+    state.network = None;
     state.save(&project)?;
     if removed.is_empty() {
         reporter.success("No container was running");
@@ -134,6 +138,9 @@ async fn recover(
         [container::LabelSelector { key: LABEL_PROJECT_PATH.into(), value: Some(project.root.display().to_string()) }];
     let targets = plugin.list_containers(&selector, true).await?;
     let removed = remove_all(&mut plugin, targets, false, reporter).await?;
+    for name in &removed {
+        super::network::teardown(&mut plugin, name, true, reporter).await;
+    }
     let aside =
         path.with_file_name(format!("{}.unreadable-{}", crate::state::FILE_NAME, jiff::Timestamp::now().as_second()));
     std::fs::rename(&path, &aside).map_err(|e| Error::io(format!("cannot move {} aside", path.display()), e))?;

@@ -7,6 +7,7 @@ mod hooks;
 mod init;
 mod install;
 mod list;
+mod network;
 mod plugins;
 mod run;
 mod scaffold;
@@ -23,6 +24,7 @@ pub use init::{
 };
 pub use install::{InstallReport, Prepared, RemoveReport, install_commit, install_prepare, plugin_remove, prune_cache};
 pub use list::{ListReport, ListedContainer, UnavailableRuntime, list};
+pub use network::NetworkStatus;
 pub use plugins::{AvailabilityReport, PluginReport, ProgramReport, manifest_report, plugin_info, plugins};
 pub use run::{RunOptions, run};
 pub use scaffold::{BuildReport, Lang, NewOptions, NewReport, ScaffoldError, plugin_build, plugin_new};

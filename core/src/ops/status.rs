@@ -35,6 +35,8 @@ pub struct StatusReport {
     /// How the configuration differs from what the container was created
     /// from (`alca up -f` rebuilds it).
     pub drift: Vec<Change>,
+    /// Network isolation (`None` when the configuration was not read).
+    pub network: Option<super::NetworkStatus>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -78,6 +80,7 @@ pub async fn status(alca: &Alca) -> Result<StatusReport, Error> {
         state: None,
         container: None,
         drift: Vec::new(),
+        network: None,
     };
     let project = match Project::discover(&alca.cwd) {
         Ok(p) => p,
@@ -107,6 +110,7 @@ pub async fn status(alca: &Alca) -> Result<StatusReport, Error> {
         ..report
     };
 
+    report.network = Some(super::network::status(&config, state.as_ref(), false).await);
     let sticky = state.as_ref().and_then(|s| s.runtime.as_deref());
     let mut selected = match runtime::select(alca, &config.runtime, sticky, &crate::Silent).await {
         Ok(s) => s,
@@ -134,6 +138,7 @@ pub async fn status(alca: &Alca) -> Result<StatusReport, Error> {
             return Ok(report);
         }
     };
+    report.network = Some(super::network::status(&config, Some(&state), found.is_some()).await);
     if let Some(info) = found {
         report.container = Some(ContainerReport {
             running: info.state == container::ContainerState::Running,

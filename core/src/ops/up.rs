@@ -125,6 +125,25 @@ pub async fn up(alca: &Alca, options: &UpOptions, reporter: &dyn Reporter) -> Re
         drift.clear();
     }
 
+    // Network isolation: in force before the container is created or
+    // started. A container created without it is not started as it is.
+    let isolate = crate::netiso::wanted(&config);
+    if isolate {
+        if let Some(info) = &existing
+            && !super::network::created_on_network(&state)
+        {
+            return Err(Error::Isolation {
+                message: format!(
+                    "container {} was created without a network of its own, so the firewall cannot isolate it",
+                    info.name
+                ),
+                hint: format!("run `alca up -f` to recreate it isolated; {}", crate::netiso::OPT_OUT),
+            });
+        }
+        super::network::prepare(&mut selected.plugin, &project, &config, &mut state, existing.is_some(), reporter)
+            .await?;
+    }
+
     let (info, action) = match existing {
         Some(info) => match info.state {
             container::ContainerState::Running => {
@@ -167,6 +186,14 @@ pub async fn up(alca: &Alca, options: &UpOptions, reporter: &dyn Reporter) -> Re
         state.container_id = Some(info.id.clone());
     }
     state.save(&project)?;
+    if isolate {
+        super::network::verify(&mut selected.plugin, &info, &state).await?;
+    } else if state.network.is_some() && !super::network::created_on_network(&state) {
+        // Isolation was turned off and the container left the network.
+        super::network::teardown(&mut selected.plugin, &state.container_name.clone(), true, reporter).await;
+        state.network = None;
+        state.save(&project)?;
+    }
 
     let mut setup_ran = false;
     if let Some(up_cmd) = &config.commands.up
@@ -210,7 +237,10 @@ fn adopt(project: &Project, state: &mut State, id: &str, name: &str, reporter: &
         let env = |k: &str| std::env::var(k).ok();
         let ctx = crate::config::LoadContext { project_root: &project.root, env: &env, home: None };
         let was = Config::parse(&text, &project.config_path, &ctx).ok()?;
-        Some(Blueprint::of(project, &was, state))
+        let mut blueprint = Blueprint::of(project, &was, state);
+        // Alcatraz put its containers on the engine's default network.
+        blueprint.spec["network"] = serde_json::json!("default");
+        Some(blueprint)
     });
     state.format = 1;
 }
