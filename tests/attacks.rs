@@ -118,6 +118,10 @@ fn create(extra: &[&str]) -> serde_json::Value {
         "CHOWN",
         "--restart",
         "unless-stopped",
+        // Network isolation (the default): the project's own network,
+        // named like the container.
+        "--network",
+        "$NAME",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -146,11 +150,11 @@ fn create_attacks(engine: &'static str) {
         (&["--cap-add=cap_sys_ptrace"], "capability SYS_PTRACE"),
         (&["--cap-add=all"], "is denied"),
         (&["--network=container:$TARGET"], "is denied"),
-        (&["--network", "HOST"], "default network"),
-        (&["--network=bridge"], "default network"),
-        (&["--network=ns:/proc/1/ns/net"], "default network"),
-        (&["--network=slirp4netns"], "default network"),
-        (&["--network=pasta"], "default network"),
+        (&["--network", "HOST"], "is not the network alca asked for"),
+        (&["--network=bridge"], "is not the network alca asked for"),
+        (&["--network=ns:/proc/1/ns/net"], "is not the network alca asked for"),
+        (&["--network=slirp4netns"], "is not the network alca asked for"),
+        (&["--network=pasta"], "is not the network alca asked for"),
         (&["--volume=/:/host"], "mount `/:/host` is not one alca asked for"),
         (&["--volume", "$PROJECT/../..:/up"], "normal form"),
         (&["--volume", "$PROJECT/.:/workspace"], "normal form"),
@@ -214,6 +218,18 @@ fn create_attacks(engine: &'static str) {
         assert!(r.stderr.contains(needle), "{r}");
         assert!(project_containers(engine, &project_id(&env)).is_empty());
     }
+    // Network isolation: a create that leaves the project's network out
+    // (the engine's default bridge, where the firewall does not look).
+    let env = rogue_env(engine);
+    let mut attack = create(&[]);
+    let mut argv: Vec<serde_json::Value> = attack["argv"].as_array().unwrap().clone();
+    let at = argv.iter().position(|a| a == "--network").unwrap();
+    argv.drain(at..at + 2);
+    attack["argv"] = argv.into();
+    let r = attempt(&env, &attack, &["up"]);
+    assert!(r.stderr.contains("alca asked for its network, and the command does not set it"), "{r}");
+    assert!(project_containers(engine, &project_id(&env)).is_empty());
+
     assert!(failures.is_empty(), "{engine}: refusals that do not name the value:\n{}", failures.join("\n"));
 }
 
@@ -263,8 +279,11 @@ fn equivalent_spellings(engine: &'static str) {
     assert_eq!(binds.len(), 1, "only the project is mounted: {binds:?}");
     assert_eq!(binds[0]["Destination"], "/workspace");
     assert_eq!(binds[0]["Source"], env.project.display().to_string());
-    let mode = host["NetworkMode"].as_str().unwrap_or("");
-    assert!(["default", "bridge", "slirp4netns"].contains(&mode), "network {mode}");
+    // On the project's own network only (isolation), named like the container.
+    let name = info["Name"].as_str().unwrap_or("").trim_start_matches('/');
+    let networks: Vec<&String> =
+        info["NetworkSettings"]["Networks"].as_object().map(|m| m.keys().collect()).unwrap_or_default();
+    assert_eq!(networks, [name], "{}", info["NetworkSettings"]);
     // The effective capabilities inside: only CHOWN.
     let r = env.ok(&["run", "sh", "-c", "grep CapEff /proc/self/status"]);
     assert!(r.stdout.contains("0000000000000001"), "CAP_CHOWN only: {r}");

@@ -14,7 +14,8 @@ use support::{TestEnv, processes_with, test_plugin};
 fn hostile_env() -> TestEnv {
     let mut env = TestEnv::new();
     env.install_plugin(&test_plugin("hostile"));
-    env.write_config("image = \"fake\"\nruntime = \"hostile\"\n");
+    // A fake runtime has no networks for alca's firewall: no isolation.
+    env.write_config("image = \"fake\"\nruntime = \"hostile\"\n[network]\nlan-access = [\"*\"]\n");
     let id = "0a1b2c3d-0000-4000-8000-000000000001";
     std::fs::create_dir_all(env.project.join(".alca")).unwrap();
     std::fs::write(
