@@ -225,9 +225,12 @@ fn lifecycle(version: &'static str) {
     let r = env.run(&["run", "false"]);
     assert_eq!(r.code, Some(1), "{r}");
 
-    let status = env.ok(&["status", "--json"]).json();
+    // The version only when asked (`-v`): a plain status costs one inspect.
+    let status = env.ok(&["-v", "status", "--json"]).json();
     assert_eq!(status["runtime"]["id"], "apple", "{status}");
     assert_eq!(status["runtime"]["version"], version, "{status}");
+    let status = env.ok(&["status", "--json"]).json();
+    assert_eq!(status["runtime"]["version"], serde_json::Value::Null, "{status}");
     assert_eq!(status["container"]["name"], name.as_str(), "{status}");
     assert_eq!(status["container"]["running"], true, "{status}");
     assert_eq!(status["container"]["state"], "running", "{status}");

@@ -224,6 +224,7 @@ enum PluginCommand {
 }
 
 fn main() -> ExitCode {
+    alca_core::timing::start();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -289,6 +290,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
         command => command,
     };
     let alca = Alca::from_env()?;
+    alca_core::timing::mark("settings and plugin registry read");
     for problem in &alca.registry.problems {
         render::warn(problem);
     }
@@ -305,14 +307,12 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
         }
         Command::Run { command } => {
             let tty = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
-            let cmd = ops::run(&alca, &ops::RunOptions { argv: command, tty }).await?;
-            // Replace alca with the runtime CLI: terminal, signals and exit
-            // status are the command's own.
-            let err = cmd.exec();
-            return Err(Error::io(format!("cannot run `{}`", cmd.display()), err));
+            // The command's own exit status (128 + N for signal N) is alca's.
+            let code = ops::run(&alca, &ops::RunOptions { argv: command, tty }).await?;
+            return Ok(ExitCode::from(u8::try_from(code).unwrap_or(u8::MAX)));
         }
         Command::Status { json } => {
-            let report = ops::status(&alca).await?;
+            let report = ops::status(&alca, verbose > 0).await?;
             if json {
                 render::json(&report);
             } else {
@@ -422,14 +422,16 @@ async fn install(alca: &Alca, path: &std::path::Path, yes: bool, sha256: Option<
     Ok(())
 }
 
-/// Warnings by default, alca's debug log with `-v`, everything with `-vv`;
-/// `ALCA_LOG` (e.g. `ALCA_LOG=alca_core=trace`) overrides.
+/// Warnings by default; with `-v` alca's debug log (every program alca or a
+/// plugin starts: `spawn: ...`), with `-vv` also its timing (`time: ...`).
+/// Other crates (wasmtime, cranelift...) only ever show warnings.
+/// `ALCA_LOG` (e.g. `ALCA_LOG=alca_core=trace,wasmtime=debug`) overrides.
 fn init_logging(verbose: u8) {
     use tracing_subscriber::EnvFilter;
     let default = match verbose {
         0 => "warn",
         1 => "warn,alca=debug,alca_core=debug",
-        _ => "debug,alca=trace,alca_core=trace",
+        _ => "warn,alca=trace,alca_core=trace",
     };
     let filter = EnvFilter::try_from_env("ALCA_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     tracing_subscriber::fmt()
@@ -437,4 +439,5 @@ fn init_logging(verbose: u8) {
         .with_writer(std::io::stderr)
         .event_format(render::LogFormat)
         .init();
+    alca_core::timing::mark("arguments parsed, log ready");
 }

@@ -19,6 +19,7 @@ pub mod runtime;
 pub mod settings;
 pub mod spec;
 pub mod state;
+pub mod timing;
 
 use std::path::PathBuf;
 

@@ -71,7 +71,9 @@ impl Project {
             env: &env,
             home: std::env::var_os("HOME").map(PathBuf::from).filter(|h| h.is_absolute()),
         };
-        Config::load(&self.config_path, &ctx)
+        let config = Config::load(&self.config_path, &ctx);
+        crate::timing::mark(if config.is_ok() { "config loaded" } else { "config refused" });
+        config
     }
 
     /// Takes the project's lock, so two `alca up`/`down` on one project never

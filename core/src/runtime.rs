@@ -33,6 +33,8 @@ pub struct Selected {
     pub plugin: PluginInstance,
     pub info: container::PluginInfo,
     pub availability: container::Availability,
+    /// Whether `availability` is `detect`'s answer (see [`unprobed`]).
+    pub probed: bool,
 }
 
 impl Selected {
@@ -54,7 +56,54 @@ pub async fn probe(alca: &Alca, id: &str) -> Result<Selected, Error> {
     let mut plugin = alca.load_plugin(id).await?;
     let info = plugin.info().clone();
     let availability = plugin.detect().await?;
-    Ok(Selected { plugin, info, availability })
+    Ok(Selected { plugin, info, availability, probed: true })
+}
+
+/// The runtime the project's state names, when the configuration lets it
+/// stand (`auto`, or the same id).
+pub fn pinned<'a>(choice: &RuntimeChoice, sticky: Option<&'a str>) -> Option<&'a str> {
+    match (choice, sticky) {
+        (RuntimeChoice::Auto, Some(id)) => Some(id),
+        (RuntimeChoice::Named(named), Some(id)) if named == id => Some(id),
+        _ => None,
+    }
+}
+
+/// Loads a runtime without asking it anything: for a project whose
+/// container it already holds, the first engine command is the one that
+/// matters (an inspect), and `detect` runs only if something needs it
+/// ([`Selected::ensure_probed`]): creating a container, or explaining a
+/// failure.
+pub async fn unprobed(alca: &Alca, id: &str) -> Result<Selected, Error> {
+    let plugin = alca.load_plugin(id).await?;
+    let info = plugin.info().clone();
+    let availability = container::Availability {
+        available: true,
+        version: None,
+        reason: None,
+        hint: None,
+        features: None,
+        min_memory_bytes: None,
+    };
+    Ok(Selected { plugin, info, availability, probed: false })
+}
+
+impl Selected {
+    /// Runs `detect` if it has not run; an unavailable runtime is an error.
+    pub async fn ensure_probed(&mut self) -> Result<(), Error> {
+        if !self.probed {
+            self.availability = self.plugin.detect().await?;
+            self.probed = true;
+        }
+        if self.availability.available {
+            return Ok(());
+        }
+        Err(Error::RuntimeUnavailable {
+            id: self.id().to_string(),
+            reason: self.availability.reason.clone().unwrap_or_else(|| "it did not say why".into()),
+            hint: self.availability.hint.clone(),
+        })
+    }
 }
 
 /// Picks the runtime for a project; `sticky` is the runtime in its state.

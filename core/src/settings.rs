@@ -54,6 +54,13 @@ impl Dirs {
         self.data.as_ref().map(|d| d.join("approved-hooks.json"))
     }
 
+    /// What `alca up` verified about each project's container, for `alca
+    /// run` to use without asking the engine again (outside every project:
+    /// the sandbox can write the project's own state, not this).
+    pub fn run_records(&self) -> Option<PathBuf> {
+        self.data.as_ref().map(|d| d.join("containers"))
+    }
+
     pub fn settings_file(&self) -> Option<PathBuf> {
         self.config.as_ref().map(|c| c.join("config.toml"))
     }

@@ -231,6 +231,61 @@ impl State {
     }
 }
 
+/// What `alca up` verified about a project's container (by the engine's
+/// labels, in the project's directory), kept in alca's data directory where
+/// the sandbox cannot write. `alca run` trusts the state's container id only
+/// when this record agrees with it, so it can exec without asking the engine
+/// first; anything else (no record, another id, another directory: a moved
+/// project) takes the path that inspects.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub project_id: String,
+    pub project_root: PathBuf,
+    pub runtime: String,
+    pub container_id: String,
+}
+
+impl RunRecord {
+    fn path(dir: &Path, project_id: &str) -> Option<PathBuf> {
+        // The id comes from the (agent-writable) state: only a plain name.
+        let plain = !project_id.is_empty()
+            && project_id.len() <= 64
+            && project_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        plain.then(|| dir.join(format!("{project_id}.json")))
+    }
+
+    /// The record for `state`'s project, if there is one that agrees with
+    /// the state and the project's directory.
+    pub fn trusted(dir: Option<&Path>, project: &Project, state: &State) -> Option<RunRecord> {
+        let path = Self::path(dir?, &state.project_id)?;
+        let bytes = crate::fsutil::read_regular(&path, 64 * 1024, false).ok()?;
+        let record: RunRecord = serde_json::from_slice(&bytes).ok()?;
+        let agrees = record.project_id == state.project_id
+            && record.project_root == project.root
+            && Some(&record.runtime) == state.runtime.as_ref()
+            && Some(&record.container_id) == state.container_id.as_ref();
+        agrees.then_some(record)
+    }
+
+    /// Best effort: without it, `alca run` only costs one inspect more.
+    pub fn save(&self, dir: Option<&Path>) {
+        let Some(path) = dir.and_then(|d| Self::path(d, &self.project_id)) else { return };
+        let written = path
+            .parent()
+            .map_or(Ok(()), crate::fsutil::create_private_dir)
+            .and_then(|()| crate::fsutil::write_atomic(&path, &serde_json::to_vec(self).expect("record serializes")));
+        if let Err(e) = written {
+            tracing::debug!("cannot write {}: {e}", path.display());
+        }
+    }
+
+    pub fn remove(dir: Option<&Path>, project_id: &str) {
+        if let Some(path) = dir.and_then(|d| Self::path(d, project_id)) {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
 impl Default for State {
     fn default() -> Self {
         State::new()

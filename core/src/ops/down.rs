@@ -83,6 +83,7 @@ pub async fn down(alca: &Alca, options: &DownOptions, reporter: &dyn Reporter) -
             Err(e) => reporter.warn(&format!("pre_down hook not run: the configuration does not load ({})", e.short())),
         }
     }
+    crate::state::RunRecord::remove(alca.dirs.run_records().as_deref(), &state.project_id);
     let removed = remove_all(&mut plugin, targets, options.force, reporter).await?;
     // Then what `up` installed around the container (network isolation).
     let had_network = state.network.is_some();

@@ -70,26 +70,35 @@ pub(crate) fn all_alca_containers() -> [container::LabelSelector; 1] {
 }
 
 /// One runtime's answer: its containers, or why there are none to show.
+/// The listing costs the engine a constant number of spawns, whatever the
+/// number of containers (docker and podman: one `ls`, one `inspect` of all
+/// it listed); only when it fails is the runtime probed (`detect`), to say
+/// why.
 async fn list_one(alca: &Alca, id: &str) -> Result<Vec<ListedContainer>, UnavailableRuntime> {
     let unavailable =
         |reason: String, hint: Option<String>| UnavailableRuntime { runtime: id.to_string(), reason, hint };
-    let selected = match runtime::probe(alca, id).await {
-        Ok(s) => s,
+    let mut plugin: PluginInstance = match alca.load_plugin(id).await {
+        Ok(p) => p,
         Err(e) => return Err(unavailable(e.to_string(), e.hint())),
     };
-    if !selected.availability.available {
-        let a = selected.availability;
-        return Err(unavailable(a.reason.unwrap_or_else(|| "not available".into()), a.hint));
-    }
-    let mut plugin: PluginInstance = selected.plugin;
-    match plugin.list_containers(&all_alca_containers(), true).await {
+    let failure = match plugin.list_containers(&all_alca_containers(), true).await {
         Ok(infos) => {
             let mut rows: Vec<ListedContainer> = infos.iter().map(|i| ListedContainer::of(id, i)).collect();
             rows.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
-            Ok(rows)
+            return Ok(rows);
         }
-        Err(e) => Err(unavailable(format!("listing its containers failed: {e}"), e.hint())),
+        Err(e) => e,
+    };
+    // A plugin that crashed or overran its budget cannot be asked again.
+    let availability = match plugin.detect().await {
+        Ok(a) => a,
+        Err(_) => return Err(unavailable(format!("listing its containers failed: {failure}"), failure.hint())),
+    };
+    if !availability.available {
+        let a = availability;
+        return Err(unavailable(a.reason.unwrap_or_else(|| "not available".into()), a.hint));
     }
+    Err(unavailable(format!("listing its containers failed: {failure}"), failure.hint()))
 }
 
 /// A built-in plugin outside this platform's auto-detection order.

@@ -1,13 +1,26 @@
 //! `alca run <cmd...>`: a command in the sandbox, attached to the terminal.
+//!
+//! The happy path costs one engine CLI spawn, the exec itself: the
+//! container's id comes from the state, trusted because `alca up` left a
+//! record of it outside the project ([`RunRecord`]). Only when the engine
+//! refuses the exec does alca inspect, to say why (container gone, stopped,
+//! moved); a command that ran exits with its own status.
+
+use std::process::ExitStatus;
 
 use crate::container;
-use crate::plugin::AttachedCommand;
+use crate::plugin::{AttachedCommand, PluginInstance};
 use crate::project::Project;
 use crate::spec::{self, state_name};
-use crate::state::State;
+use crate::state::{RunRecord, State};
 use crate::{Alca, Error, runtime};
 
 use super::{check_not_moved, find_container, process_env};
+
+/// What the engine CLIs exit with when they, not the command, failed (a
+/// missing or stopped container: docker and Apple `container` 1, podman
+/// 125). A command may exit so too: alca then asks the engine, once.
+const ENGINE_FAILED: [i32; 2] = [1, 125];
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -16,28 +29,22 @@ pub struct RunOptions {
     pub tty: bool,
 }
 
-/// Prepares the checked command; the caller runs it (replacing alca, so the
-/// command's exit status is alca's).
-pub async fn run(alca: &Alca, options: &RunOptions) -> Result<AttachedCommand, Error> {
+/// Runs the command in the project's container, attached to alca's
+/// terminal, and returns its exit status (128 + the signal when a signal
+/// ended it).
+pub async fn run(alca: &Alca, options: &RunOptions) -> Result<i32, Error> {
     let project = Project::discover(&alca.cwd)?;
     let config = project.load_config()?;
     let state = State::load(&project)?.ok_or(Error::NotUp)?;
+    crate::timing::mark("state read");
 
     // The container lives where the state says; no need to probe others.
     let mut plugin = match &state.runtime {
         Some(id) => alca.load_plugin(id).await?,
         None => runtime::select(alca, &config.runtime, None, &crate::Silent).await?.plugin,
     };
-    let info = find_container(&mut plugin, &project, &state)
-        .await?
-        .ok_or_else(|| Error::ContainerMissing { name: state.container_name.clone() })?;
-    check_not_moved(&project, &state, &info)?;
-    if info.state != container::ContainerState::Running {
-        return Err(Error::NotRunning { name: info.name.clone(), state: state_name(info.state).into() });
-    }
-
-    let req = container::ExecRequest {
-        container: info.id.clone(),
+    let request = |id: &str| container::ExecRequest {
+        container: id.to_string(),
         argv: spec::run_argv(&config, &options.argv),
         tty: options.tty,
         interactive: true,
@@ -45,7 +52,80 @@ pub async fn run(alca: &Alca, options: &RunOptions) -> Result<AttachedCommand, E
         workdir: Some(config.workdir.clone()),
         env: spec::enter_env(&config, &process_env),
     };
-    let cmd = plugin.exec_plan(&req).await?;
-    tracing::debug!("exec: {}", cmd.display());
-    Ok(cmd)
+
+    if let Some(record) = RunRecord::trusted(alca.dirs.run_records().as_deref(), &project, &state) {
+        let cmd = plugin.exec_plan(&request(&record.container_id)).await?;
+        let code = attached(&cmd).await?;
+        if !ENGINE_FAILED.contains(&code) {
+            return Ok(code);
+        }
+        // The engine may have refused: explain it if so; otherwise the
+        // command itself exited so.
+        explain(&mut plugin, &project, &state).await?;
+        return Ok(code);
+    }
+
+    let info = explain(&mut plugin, &project, &state).await?;
+    let cmd = plugin.exec_plan(&request(&info.id)).await?;
+    attached(&cmd).await
+}
+
+/// The project's running container, or why there is none to run in.
+async fn explain(
+    plugin: &mut PluginInstance,
+    project: &Project,
+    state: &State,
+) -> Result<container::ContainerInfo, Error> {
+    let info = find_container(plugin, project, state)
+        .await?
+        .ok_or_else(|| Error::ContainerMissing { name: state.container_name.clone() })?;
+    check_not_moved(project, state, &info)?;
+    if info.state != container::ContainerState::Running {
+        return Err(Error::NotRunning { name: info.name.clone(), state: state_name(info.state).into() });
+    }
+    Ok(info)
+}
+
+/// Runs `cmd` with alca's stdin, stdout and stderr, and waits for it.
+/// Signals from the terminal (Ctrl-C...) reach the whole foreground group,
+/// the command included, so alca only outlives them; a SIGTERM or SIGHUP
+/// sent to alca alone is passed on.
+async fn attached(cmd: &AttachedCommand) -> Result<i32, Error> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let shown = cmd.display();
+    let started = std::time::Instant::now();
+    tracing::debug!("spawn: {shown} (attached to the terminal)");
+    let mut command = tokio::process::Command::new(&cmd.path);
+    command.arg0(&cmd.program).args(&cmd.args).env_clear().envs(cmd.env.iter().map(|(k, v)| (k, v)));
+    let mut child = command.spawn().map_err(|e| Error::io(format!("cannot run `{shown}`"), e))?;
+    let pid = child.id().and_then(|p| rustix::process::Pid::from_raw(p as i32));
+    let listen = |kind| signal(kind).map_err(|e| Error::io("cannot listen for signals", e));
+    let (mut int, mut quit, mut term, mut hup) = (
+        listen(SignalKind::interrupt())?,
+        listen(SignalKind::quit())?,
+        listen(SignalKind::terminate())?,
+        listen(SignalKind::hangup())?,
+    );
+    let forward = |sig: rustix::process::Signal| {
+        if let Some(pid) = pid {
+            let _ = rustix::process::kill_process(pid, sig);
+        }
+    };
+    let status: ExitStatus = loop {
+        tokio::select! {
+            status = child.wait() => break status.map_err(|e| Error::io(format!("cannot wait for `{shown}`"), e))?,
+            _ = int.recv() => {}
+            _ = quit.recv() => {}
+            _ = term.recv() => forward(rustix::process::Signal::TERM),
+            _ = hup.recv() => forward(rustix::process::Signal::HUP),
+        }
+    };
+    let code = exit_code(status);
+    tracing::debug!("exit {code} after {:.0?}: {shown}", started.elapsed());
+    Ok(code)
+}
+
+fn exit_code(status: ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
 }

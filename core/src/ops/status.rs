@@ -68,7 +68,11 @@ pub struct ContainerReport {
 /// The project's status. Like the reference tool's, it is a report, not a
 /// check: only a configuration that does not load is an error; no project,
 /// no runtime or an unreadable state are reported (and exit 0).
-pub async fn status(alca: &Alca) -> Result<StatusReport, Error> {
+/// `detect`: ask the runtime whether it is available and its version
+/// (`alca status -v`). Without it, a project whose container the state
+/// names costs one engine spawn: the inspect (the runtime is probed only if
+/// that fails, to say why).
+pub async fn status(alca: &Alca, detect: bool) -> Result<StatusReport, Error> {
     let mut report = StatusReport {
         initialized: false,
         project_root: alca.cwd.clone(),
@@ -112,6 +116,33 @@ pub async fn status(alca: &Alca) -> Result<StatusReport, Error> {
 
     report.network = Some(super::network::status(&config, state.as_ref(), false).await);
     let sticky = state.as_ref().and_then(|s| s.runtime.as_deref());
+
+    // The fast path: the runtime the state names, asked only for the
+    // container (with the firewall read at the same time).
+    let pinned = match (&config.runtime, sticky) {
+        (crate::config::RuntimeChoice::Auto, Some(id)) => Some(id),
+        (crate::config::RuntimeChoice::Named(named), Some(id)) if named == id => Some(id),
+        _ => None,
+    };
+    if !detect
+        && let (Some(id), Some(st)) = (pinned, state.as_ref())
+        && st.container_id.is_some()
+        && let Ok(mut plugin) = alca.load_plugin(id).await
+    {
+        let (found, network) =
+            tokio::join!(find_container(&mut plugin, &project, st), super::network::status(&config, Some(st), true));
+        if let Ok(found) = found {
+            report.runtime =
+                Some(RuntimeReport { id: id.to_string(), name: plugin.info().name.clone(), version: None });
+            report.network = Some(match &found {
+                Some(_) => network,
+                None => super::network::status(&config, Some(st), false).await,
+            });
+            fill_container(&mut report, &project, &config, st, found);
+            return Ok(report);
+        }
+    }
+
     let mut selected = match runtime::select(alca, &config.runtime, sticky, &crate::Silent).await {
         Ok(s) => s,
         Err(e) => {
@@ -139,6 +170,17 @@ pub async fn status(alca: &Alca) -> Result<StatusReport, Error> {
         }
     };
     report.network = Some(super::network::status(&config, Some(&state), found.is_some()).await);
+    fill_container(&mut report, &project, &config, &state, found);
+    Ok(report)
+}
+
+fn fill_container(
+    report: &mut StatusReport,
+    project: &Project,
+    config: &crate::config::Config,
+    state: &State,
+    found: Option<container::ContainerInfo>,
+) {
     if let Some(info) = found {
         report.container = Some(ContainerReport {
             running: info.state == container::ContainerState::Running,
@@ -150,8 +192,7 @@ pub async fn status(alca: &Alca) -> Result<StatusReport, Error> {
             ip_addresses: info.ip_addresses,
         });
         if let Some(was) = &state.created_from {
-            report.drift = was.changes(&Blueprint::of(&project, &config, &state));
+            report.drift = was.changes(&Blueprint::of(project, config, state));
         }
     }
-    Ok(report)
 }

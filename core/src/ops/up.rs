@@ -57,7 +57,13 @@ pub async fn up(alca: &Alca, options: &UpOptions, reporter: &dyn Reporter) -> Re
         }
     };
 
-    let mut selected = runtime::select(alca, &config.runtime, state.runtime.as_deref(), reporter).await?;
+    // A project whose container the runtime already holds: ask it about the
+    // container first, and whether it is available only if more is needed.
+    let known = !state.is_alcatraz() && state.container_id.is_some();
+    let mut selected = match runtime::pinned(&config.runtime, state.runtime.as_deref()).filter(|_| known) {
+        Some(id) => runtime::unprobed(alca, id).await?,
+        None => runtime::select(alca, &config.runtime, state.runtime.as_deref(), reporter).await?,
+    };
     reporter.step(&format!("Using {}", selected.describe()));
     if let Some(old) = state.runtime.clone().filter(|old| old != selected.id()) {
         check_old_runtime(alca, &project, &state, &old, selected.id()).await?;
@@ -69,7 +75,15 @@ pub async fn up(alca: &Alca, options: &UpOptions, reporter: &dyn Reporter) -> Re
 
     let sources = mount_sources(&project, &config, reporter)?;
 
-    let mut existing = find_container(&mut selected.plugin, &project, &state).await?;
+    let mut existing = match find_container(&mut selected.plugin, &project, &state).await {
+        Ok(found) => found,
+        Err(e) if !selected.probed => {
+            // Say "not running" when that is why.
+            selected.ensure_probed().await?;
+            return Err(e);
+        }
+        Err(e) => return Err(e),
+    };
     let mut adopted = false;
     if let Some(info) = &existing {
         check_not_moved(&project, &state, info)?;
@@ -113,6 +127,7 @@ pub async fn up(alca: &Alca, options: &UpOptions, reporter: &dyn Reporter) -> Re
         }
     }
     if rebuild && let Some(info) = existing.take() {
+        selected.ensure_probed().await?;
         // Before the old container goes: a new one this runtime cannot
         // create would leave the project with none.
         spec::fit(&mut spec::container_spec(&project, &config, &state, &process_env), &target(&selected, &config))?;
@@ -151,11 +166,13 @@ pub async fn up(alca: &Alca, options: &UpOptions, reporter: &dyn Reporter) -> Re
                 (info, if adopted { "adopted" } else { "already-running" })
             }
             container::ContainerState::Created | container::ContainerState::Exited => {
+                selected.ensure_probed().await?;
                 reporter.step(&format!("Starting stopped container {}", info.name));
                 selected.plugin.start(&info.id).await?;
                 (info, if adopted { "adopted" } else { "started" })
             }
             container::ContainerState::Dead | container::ContainerState::Removing => {
+                selected.ensure_probed().await?;
                 spec::fit(
                     &mut spec::container_spec(&project, &config, &state, &process_env),
                     &target(&selected, &config),
@@ -177,6 +194,7 @@ pub async fn up(alca: &Alca, options: &UpOptions, reporter: &dyn Reporter) -> Re
             }
         },
         None => {
+            selected.ensure_probed().await?;
             let info = create(&mut selected, &project, &config, &sources, &mut state, reporter).await?;
             (info, if rebuild { "rebuilt" } else { "created" })
         }
@@ -194,6 +212,15 @@ pub async fn up(alca: &Alca, options: &UpOptions, reporter: &dyn Reporter) -> Re
         state.network = None;
         state.save(&project)?;
     }
+
+    // `alca run` may now exec into this container without asking first.
+    crate::state::RunRecord {
+        project_id: state.project_id.clone(),
+        project_root: project.root.clone(),
+        runtime: selected.id().to_string(),
+        container_id: info.id.clone(),
+    }
+    .save(alca.dirs.run_records().as_deref());
 
     let mut setup_ran = false;
     if let Some(up_cmd) = &config.commands.up

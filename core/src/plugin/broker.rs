@@ -14,6 +14,10 @@
 //!   kills the program (parent-death signal);
 //! * captured output is capped per stream;
 //! * texts returned to the plugin name programs, never paths of this machine.
+//!
+//! With `-v`, every start is one line `spawn: <program> <args...>` (the
+//! prefix is stable: tests and scripts/bench.sh count these lines) and
+//! every end one line `exit N after <time>: <program> <args...>`.
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -103,15 +107,27 @@ impl AttachedCommand {
     /// Replaces the alca process with this command (terminal, signals and
     /// exit status all become the command's). Returns only on failure.
     pub fn exec(&self) -> std::io::Error {
-        self.command().exec()
+        let shown = self.display();
+        tracing::debug!("spawn: {shown} (replacing alca)");
+        let err = self.command().exec();
+        tracing::debug!("{shown}: {err}");
+        err
     }
 
     /// Runs the command with stdout and stderr on the terminal (stdin
     /// closed) and waits for it.
     pub async fn run(&self) -> std::io::Result<std::process::ExitStatus> {
+        let shown = self.display();
+        let started = Instant::now();
+        tracing::debug!("spawn: {shown} (attached to the terminal)");
         let mut cmd = tokio::process::Command::from(self.command());
         cmd.stdin(Stdio::null()).kill_on_drop(true);
-        cmd.status().await
+        let status = cmd.status().await;
+        match &status {
+            Ok(status) => log_exit(None, status.code(), started.elapsed(), &shown, ""),
+            Err(e) => tracing::debug!("{shown}: {e}"),
+        }
+        status
     }
 
     pub fn display(&self) -> String {
@@ -222,16 +238,16 @@ impl Broker {
         let cap = allowed.program.max_output_bytes;
         let env = self.child_env(&allowed.program.env, &req.env, false);
         let shown = grant::render_command(&req.program, &req.args);
-        tracing::debug!(plugin = %self.manifest.id, "run: {shown} (timeout {:.0?})", limit);
+        tracing::debug!(plugin = %self.manifest.id, "spawn: {shown} (timeout {:.0?})", limit);
 
         let result = spawn_captured(&path, &req, env, limit, cap).await.map(|out| (out, allowed.rule.role.clone()));
         match &result {
-            Ok((out, _)) => tracing::debug!(
-                plugin = %self.manifest.id,
-                "exit {:?} after {:.0?}: {shown}{}",
+            Ok((out, _)) => log_exit(
+                Some(&self.manifest.id),
                 out.exit_code,
                 out.duration,
-                if out.truncated { " (output truncated)" } else { "" }
+                &shown,
+                if out.truncated { " (output truncated)" } else { "" },
             ),
             Err(e) => tracing::debug!(plugin = %self.manifest.id, "{shown}: {e}"),
         }
@@ -257,6 +273,19 @@ impl Broker {
             args: args.to_vec(),
             env: self.child_env(&allowed.program.env, env, true),
         })
+    }
+}
+
+/// The `-v` line that ends a `spawn:` line: `exit N after T: <command>`
+/// (or `killed by a signal after T: ...`).
+fn log_exit(plugin: Option<&str>, code: Option<i32>, took: Duration, shown: &str, note: &str) {
+    let outcome = match code {
+        Some(code) => format!("exit {code}"),
+        None => "killed by a signal".to_string(),
+    };
+    match plugin {
+        Some(plugin) => tracing::debug!(%plugin, "{outcome} after {took:.0?}: {shown}{note}"),
+        None => tracing::debug!("{outcome} after {took:.0?}: {shown}{note}"),
     }
 }
 

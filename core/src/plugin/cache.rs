@@ -133,21 +133,35 @@ pub fn load(
     };
     let path = entry_path(dir, sha256, engine);
     let mut outcome = CacheOutcome::Compiled;
+    let reading = std::time::Instant::now();
     match read_entry(&path) {
         Ok(data) => match verify(&data, sha256) {
-            // SAFETY: the entry is a regular file owned by the user and
-            // writable by no one else, in a directory private to the user; it
-            // was written by `store` below from wasmtime's own serialization
-            // of the component whose sha256 is in its name and trailer, and
-            // its checksum matches; wasmtime itself rejects other versions
-            // and configurations.
-            Some(code) => match unsafe { Component::deserialize(engine, code) } {
-                Ok(component) => return Ok((component, CacheOutcome::Hit)),
-                Err(e) => {
-                    tracing::debug!("cached {} is not loadable ({e}); recompiling", path.display());
-                    outcome = CacheOutcome::Recompiled;
+            Some(code) => {
+                let read = reading.elapsed();
+                let deserializing = std::time::Instant::now();
+                // SAFETY: the entry is a regular file owned by the user and
+                // writable by no one else, in a directory private to the user;
+                // it was written by `store` below from wasmtime's own
+                // serialization of the component whose sha256 is in its name
+                // and trailer, and its checksum matches; wasmtime itself
+                // rejects other versions and configurations.
+                let component = unsafe { Component::deserialize(engine, code) };
+                crate::timing::took(
+                    format_args!(
+                        "compiled code ({} KiB) read and verified in {:.2} ms, then deserialized",
+                        data.len() / 1024,
+                        crate::timing::ms(read)
+                    ),
+                    deserializing.elapsed(),
+                );
+                match component {
+                    Ok(component) => return Ok((component, CacheOutcome::Hit)),
+                    Err(e) => {
+                        tracing::debug!("cached {} is not loadable ({e}); recompiling", path.display());
+                        outcome = CacheOutcome::Recompiled;
+                    }
                 }
-            },
+            }
             None => {
                 tracing::debug!("cached {} is corrupt; recompiling", path.display());
                 outcome = CacheOutcome::Recompiled;
@@ -163,7 +177,7 @@ pub fn load(
     }
     let started = std::time::Instant::now();
     let component = Component::new(engine, bytes)?;
-    tracing::debug!("compiled component {sha256} in {:.0?}", started.elapsed());
+    tracing::debug!("compiled component {sha256} ({} KiB) in {:.0?}", bytes.len() / 1024, started.elapsed());
     match component.serialize() {
         Ok(code) => {
             if let Err(e) = store(dir, &path, &code, sha256) {

@@ -100,6 +100,11 @@ impl CallClock {
         s.started.elapsed().saturating_sub(s.spawned + waiting)
     }
 
+    /// Wall-clock time since the call began.
+    pub fn elapsed(&self) -> Duration {
+        self.lock().started.elapsed()
+    }
+
     pub fn wall_left(&self) -> Duration {
         self.wall_budget.saturating_sub(self.lock().started.elapsed())
     }

@@ -31,7 +31,7 @@ use std::collections::HashMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use wasmtime::component::Linker;
 use wasmtime::{Config, Engine, Store, UpdateDeadline};
@@ -301,13 +301,19 @@ impl PluginHost {
         config.wasm_component_model(true);
         config.epoch_interruption(true);
         config.max_wasm_stack(MAX_WASM_STACK);
+        let started = Instant::now();
         let engine = Engine::new(&config).map_err(load_err)?;
         start_ticker(&engine);
+        // Commands that need no plugin never get here (tests/spawns.rs
+        // looks for this line).
+        crate::timing::took("wasmtime engine created", started.elapsed());
 
+        let started = Instant::now();
         let mut linker: Linker<PluginState> = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(load_err)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(load_err)?;
         compat::add_to_linker(&mut linker).map_err(load_err)?;
+        crate::timing::took("plugin linker made", started.elapsed());
         Ok(PluginHost { engine, linker, cache_dir, env: None })
     }
 
@@ -343,14 +349,24 @@ impl PluginHost {
     /// when compiled) and checks that they are a component this host can
     /// run: which contract version it implements, and that the host
     /// provides everything it imports. The message says what is wrong.
+    /// `label` names the component in `-vv` timing lines.
     fn prepare(
         &self,
         bytes: &[u8],
         sha256: &str,
+        label: &str,
     ) -> Result<(wasmtime::component::InstancePre<PluginState>, ApiVersion, CacheOutcome), String> {
+        let started = Instant::now();
         let (component, outcome) = cache::load(&self.engine, bytes, sha256, self.cache_dir.as_deref())
             .map_err(|e| format!("it is not a valid WebAssembly component: {e}"))?;
         tracing::debug!("component {sha256}: {outcome:?}");
+        let how = match outcome {
+            CacheOutcome::Hit => "loaded from the compiled cache",
+            CacheOutcome::Compiled | CacheOutcome::Recompiled => "compiled now (and cached)",
+            CacheOutcome::Uncached => "compiled now (no usable cache)",
+        };
+        crate::timing::took(format_args!("{label}: {} KiB component {how}", bytes.len() / 1024), started.elapsed());
+        let started = Instant::now();
         let version = compat::check(&self.engine, &component)?;
         let pre = self.linker.instantiate_pre(&component).map_err(|e| {
             format!(
@@ -358,13 +374,14 @@ impl PluginHost {
                 compat::supported()
             )
         })?;
+        crate::timing::took(format_args!("{label}: contract {version} checked, imports linked"), started.elapsed());
         Ok((pre, version, outcome))
     }
 
     /// Checks a component before it is installed (see [`Self::prepare`]),
     /// leaving its compiled form in the cache so its first use is fast.
     pub fn check_component(&self, bytes: &[u8], sha256: &str) -> Result<(ApiVersion, CacheOutcome), String> {
-        self.prepare(bytes, sha256).map(|(_, v, o)| (v, o))
+        self.prepare(bytes, sha256, "component being checked").map(|(_, v, o)| (v, o))
     }
 
     /// The cache of compiled components, if alca has one.
@@ -381,8 +398,15 @@ impl PluginHost {
     ) -> Result<PluginInstance, PluginError> {
         let plugin = source.id().to_string();
         let load_err = |message: String| PluginError::Load { plugin: plugin.clone(), message };
+        let reading = Instant::now();
         let bytes = Self::bytes(source)?;
         let sha256 = cache::sha256_hex(&bytes);
+        let label = format!("plugin `{plugin}`");
+        let stored = if matches!(source.component, ComponentSource::Static(_)) { "embedded" } else { "file" };
+        crate::timing::took(
+            format_args!("{label}: component ({stored}, {} KiB) read and hashed", bytes.len() / 1024),
+            reading.elapsed(),
+        );
         if let Some(consented) = source.consent.as_ref().map(|c| &c.component_sha256)
             && *consented != sha256
         {
@@ -397,8 +421,8 @@ impl PluginHost {
                 "its component's sha256 is {sha256}, but its manifest pins {pin}; the file was changed after installation"
             )));
         }
-        let loading = std::time::Instant::now();
-        let (pre, version, outcome) = self.prepare(&bytes, &sha256).map_err(load_err)?;
+        let loading = Instant::now();
+        let (pre, version, outcome) = self.prepare(&bytes, &sha256, &label).map_err(load_err)?;
         let loaded = loading.elapsed();
 
         let limits = source.manifest.limits;
@@ -422,10 +446,12 @@ impl PluginHost {
         });
         store.set_epoch_deadline(1);
         store.data_mut().begin_call(CallContext::new("instantiate", Request::None));
+        let instantiating = Instant::now();
         let instantiated = tokio::select! {
             result = Exports::instantiate(version, &pre, &mut store) => Ok(result),
             fault = host::watchdog(clock) => Err(fault),
         };
+        crate::timing::took(format_args!("{label}: instantiated"), instantiating.elapsed());
         let mut instance = PluginInstance {
             store,
             bindings: None,
@@ -551,6 +577,17 @@ impl PluginInstance {
     }
 
     fn finish<T>(&mut self, function: &'static str, result: wasmtime::Result<T>) -> Result<T, PluginError> {
+        if tracing::enabled!(tracing::Level::TRACE) {
+            let clock = &self.store.data().clock;
+            let (total, own) = (clock.elapsed(), clock.guest_time());
+            tracing::trace!(
+                "time: plugin `{}`: `{function}` returned in {:.2} ms, {:.2} ms of it outside the programs it ran (at {:.1} ms)",
+                self.id(),
+                crate::timing::ms(total),
+                crate::timing::ms(own),
+                crate::timing::ms(crate::timing::since_start())
+            );
+        }
         self.flush_guest_output(function);
         result.map_err(|e| {
             self.store.data_mut().warn_call_denials();
