@@ -113,7 +113,16 @@ fn ensure_target() {
     }
 }
 
+/// Copies a built component into OUT_DIR, with its sha256 next to it
+/// (`<name>.sha256`): the binary embeds both, so loading a built-in plugin
+/// never hashes it again.
 fn copy(from: &Path, to: &Path) {
+    use sha2::Digest;
+    let bytes = std::fs::read(from).unwrap_or_else(|e| fail(&format!("cannot read {}: {e}", from.display())));
+    let hex: String = sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+    if let Err(e) = std::fs::write(to.with_extension("sha256"), hex) {
+        fail(&format!("cannot write the sha256 of {}: {e}", to.display()));
+    }
     if let Err(e) = std::fs::copy(from, to) {
         fail(&format!("cannot copy {} to {}: {e}", from.display(), to.display()));
     }

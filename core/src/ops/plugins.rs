@@ -125,7 +125,7 @@ async fn availability(alca: &Alca, id: &str) -> AvailabilityReport {
 pub fn manifest_report(alca: &Alca, manifest: &std::sync::Arc<crate::plugin::Manifest>) -> PluginReport {
     let source = PluginSource {
         manifest: manifest.clone(),
-        component: crate::plugin::ComponentSource::Static(&[]),
+        component: crate::plugin::ComponentSource::Static(&[], ""),
         origin: Origin::Directory(std::path::PathBuf::new()),
         consent: None,
     };

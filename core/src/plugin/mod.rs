@@ -62,16 +62,24 @@ const MAX_LISTED: usize = 4096;
 const MAX_WASM_STACK: usize = 1024 * 1024;
 
 /// The built-in plugins, compiled by `build.rs` from `plugins/` and embedded.
-const BUILTINS: &[(&str, &[u8])] = &[
+/// Each built-in: its manifest, its component and the component's sha256
+/// (computed when alca was built).
+const BUILTINS: &[(&str, &[u8], &str)] = &[
     (
         include_str!("../../../plugins/docker/alca-plugin.toml"),
         include_bytes!(concat!(env!("OUT_DIR"), "/docker.wasm")),
+        include_str!(concat!(env!("OUT_DIR"), "/docker.sha256")),
     ),
     (
         include_str!("../../../plugins/podman/alca-plugin.toml"),
         include_bytes!(concat!(env!("OUT_DIR"), "/podman.wasm")),
+        include_str!(concat!(env!("OUT_DIR"), "/podman.sha256")),
     ),
-    (include_str!("../../../plugins/apple/alca-plugin.toml"), include_bytes!(concat!(env!("OUT_DIR"), "/apple.wasm"))),
+    (
+        include_str!("../../../plugins/apple/alca-plugin.toml"),
+        include_bytes!(concat!(env!("OUT_DIR"), "/apple.wasm")),
+        include_str!(concat!(env!("OUT_DIR"), "/apple.sha256")),
+    ),
 ];
 
 /// Where a plugin comes from.
@@ -88,7 +96,8 @@ pub enum Origin {
 /// The component bytes of a plugin.
 #[derive(Debug, Clone)]
 pub enum ComponentSource {
-    Static(&'static [u8]),
+    /// Embedded in alca, with its sha256 (computed at build time).
+    Static(&'static [u8], &'static str),
     File(PathBuf),
 }
 
@@ -112,12 +121,12 @@ impl PluginSource {
     pub fn builtins() -> Vec<PluginSource> {
         BUILTINS
             .iter()
-            .map(|(manifest, wasm)| {
+            .map(|(manifest, wasm, sha256)| {
                 let m = Manifest::parse(manifest, "the built-in manifest").expect("built-in manifests are tested");
                 let origin = format!("the manifest of the built-in `{}` plugin", m.id);
                 PluginSource {
                     manifest: Arc::new(Manifest { origin, ..m }),
-                    component: ComponentSource::Static(wasm),
+                    component: ComponentSource::Static(wasm, sha256),
                     origin: Origin::Builtin,
                     consent: None,
                 }
@@ -334,7 +343,7 @@ impl PluginHost {
         let plugin = source.id().to_string();
         let bytes =
             match &source.component {
-                ComponentSource::Static(b) => std::borrow::Cow::Borrowed(*b),
+                ComponentSource::Static(b, _) => std::borrow::Cow::Borrowed(*b),
                 ComponentSource::File(path) => std::borrow::Cow::Owned(
                     crate::fsutil::read_regular(path, MAX_COMPONENT_BYTES, false).map_err(|e| PluginError::Load {
                         plugin: plugin.clone(),
@@ -400,9 +409,12 @@ impl PluginHost {
         let load_err = |message: String| PluginError::Load { plugin: plugin.clone(), message };
         let reading = Instant::now();
         let bytes = Self::bytes(source)?;
-        let sha256 = cache::sha256_hex(&bytes);
+        let sha256 = match &source.component {
+            ComponentSource::Static(b, sha256) if !b.is_empty() => sha256.to_string(),
+            _ => cache::sha256_hex(&bytes),
+        };
         let label = format!("plugin `{plugin}`");
-        let stored = if matches!(source.component, ComponentSource::Static(_)) { "embedded" } else { "file" };
+        let stored = if matches!(source.component, ComponentSource::Static(..)) { "embedded" } else { "file" };
         crate::timing::took(
             format_args!("{label}: component ({stored}, {} KiB) read and hashed", bytes.len() / 1024),
             reading.elapsed(),
@@ -1016,6 +1028,16 @@ fn clean_error(e: &mut container::RuntimeError) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The sha256 alca trusts for a built-in (computed at build time) is the
+    /// component's: loading never hashes it again.
+    #[test]
+    fn built_in_hashes_are_the_components() {
+        for source in PluginSource::builtins() {
+            let ComponentSource::Static(bytes, sha256) = source.component else { panic!("built-ins are embedded") };
+            assert_eq!(cache::sha256_hex(bytes), sha256, "{}", source.id());
+        }
+    }
 
     fn request() -> container::NetworkRequest {
         bind::tests::network_request()
