@@ -326,7 +326,8 @@ fn the_compiled_cache_is_kept_clean() {
     std::fs::write(&stale, b"from another wasmtime").unwrap();
 
     // A corrupt entry is rebuilt.
-    let entry = entries().into_iter().find(|e| e.starts_with(&sha) && !e.contains("-0000")).unwrap();
+    let entry =
+        entries().into_iter().find(|e| e.starts_with(&sha) && e.ends_with(".cwasm") && !e.contains("-0000")).unwrap();
     std::fs::write(compiled.join(&entry), b"corrupt").unwrap();
     env.write_config("image = \"fake\"\nruntime = \"hostile\"\n");
     status_uses_the_plugin(&env);

@@ -104,7 +104,9 @@ fn cache_recovers_from_missing_corrupt_and_stale_entries() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("compiled");
     let builtin = &PluginSource::builtins()[0];
-    let alca_core::plugin::ComponentSource::Static(bytes) = builtin.component else { panic!("built-ins are embedded") };
+    let alca_core::plugin::ComponentSource::Static(bytes, _) = builtin.component else {
+        panic!("built-ins are embedded")
+    };
     let sha = cache::sha256_hex(bytes);
     let load = || cache::load(engine, bytes, &sha, Some(&dir)).map(|(_, o)| o).unwrap();
 
@@ -127,13 +129,13 @@ fn cache_recovers_from_missing_corrupt_and_stale_entries() {
 
     // An entry for another engine configuration is simply another file.
     let names: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
-    assert_eq!(names.len(), 1, "no temporaries left: {names:?}");
+    assert_eq!(names.len(), 2, "the entry and its sidecar, no temporaries: {names:?}");
     assert!(names[0].to_string_lossy().starts_with(&sha));
 
     // An entry compiled from another component, put under this one's name,
     // is never loaded: entries are bound to the digest they were made from.
     let other = &PluginSource::builtins()[1];
-    let alca_core::plugin::ComponentSource::Static(other_bytes) = other.component else { panic!() };
+    let alca_core::plugin::ComponentSource::Static(other_bytes, _) = other.component else { panic!() };
     let other_sha = cache::sha256_hex(other_bytes);
     std::fs::copy(&entry, cache::entry_path(&dir, &other_sha, engine)).unwrap();
     let outcome = cache::load(engine, other_bytes, &other_sha, Some(&dir)).unwrap().1;
@@ -154,7 +156,7 @@ fn a_cache_others_can_use_is_not_used() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("compiled");
     let builtin = &PluginSource::builtins()[0];
-    let alca_core::plugin::ComponentSource::Static(bytes) = builtin.component else { panic!() };
+    let alca_core::plugin::ComponentSource::Static(bytes, _) = builtin.component else { panic!() };
     let sha = cache::sha256_hex(bytes);
     let load = || cache::load(host.engine(), bytes, &sha, Some(&dir)).map(|(_, o)| o).unwrap();
     assert_eq!(load(), CacheOutcome::Compiled);

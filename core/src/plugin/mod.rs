@@ -337,44 +337,72 @@ impl PluginHost {
         &self.engine
     }
 
-    /// The component's bytes, embedded or read (as an untrusted file) from
-    /// the plugin directory.
-    fn bytes(source: &PluginSource) -> Result<std::borrow::Cow<'static, [u8]>, PluginError> {
-        let plugin = source.id().to_string();
-        let bytes =
-            match &source.component {
-                ComponentSource::Static(b, _) => std::borrow::Cow::Borrowed(*b),
-                ComponentSource::File(path) => std::borrow::Cow::Owned(
-                    crate::fsutil::read_regular(path, MAX_COMPONENT_BYTES, false).map_err(|e| PluginError::Load {
-                        plugin: plugin.clone(),
-                        message: format!("cannot read {}: {e}", path.display()),
-                    })?,
-                ),
-            };
-        Ok(bytes)
+    /// A plugin's component, ready to load: its sha256 (embedded: computed
+    /// when alca was built; a file: remembered in the cache directory for
+    /// the file's fingerprint, or read from it and hashed) and its bytes, or
+    /// how to read them (from the descriptor opened here) if it must be
+    /// compiled.
+    fn loadable(&self, source: &PluginSource) -> Result<Loadable, PluginError> {
+        let load_err = |path: &Path, e: std::io::Error| PluginError::Load {
+            plugin: source.id().to_string(),
+            message: format!("cannot read {}: {e}", path.display()),
+        };
+        Ok(match &source.component {
+            ComponentSource::Static(b, sha256) if !b.is_empty() => Loadable {
+                sha256: sha256.to_string(),
+                size: b.len() as u64,
+                wasm: cache::Wasm::from(*b),
+                how: "hashed when alca was built",
+            },
+            ComponentSource::Static(b, _) => Loadable {
+                sha256: cache::sha256_hex(b),
+                size: b.len() as u64,
+                wasm: cache::Wasm::from(*b),
+                how: "read and hashed",
+            },
+            ComponentSource::File(path) => {
+                let file = cache::ComponentFile::open(path, MAX_COMPONENT_BYTES).map_err(|e| load_err(path, e))?;
+                let dir = self.cache_dir.clone();
+                let (sha256, bytes) = cache::component_sha256(dir.as_deref(), &file).map_err(|e| load_err(path, e))?;
+                let size = file.len();
+                match bytes {
+                    Some(bytes) => Loadable { sha256, size, wasm: cache::Wasm::from(bytes), how: "read and hashed" },
+                    None => {
+                        let (path, sha) = (path.clone(), sha256.clone());
+                        let wasm = cache::Wasm::lazy(move || {
+                            cache::read_component(dir.as_deref(), &file, &sha)
+                                .map_err(|e| format!("cannot read {}: {e}", path.display()))
+                        });
+                        Loadable { sha256, size, wasm, how: "unchanged since hashed: sha256 remembered, not read" }
+                    }
+                }
+            }
+        })
     }
 
-    /// Compiles `bytes` (or loads them from the cache, storing them there
-    /// when compiled) and checks that they are a component this host can
-    /// run: which contract version it implements, and that the host
-    /// provides everything it imports. The message says what is wrong.
+    /// Loads a component from the cache (or compiles it, reading `wasm`
+    /// only then, and stores it there) and checks that it is a component
+    /// this host can run: which contract version it implements, and that
+    /// the host provides everything it imports. The message says what is
+    /// wrong.
     /// `label` names the component in `-vv` timing lines.
     fn prepare(
         &self,
-        bytes: &[u8],
+        wasm: cache::Wasm<'_>,
         sha256: &str,
+        size: u64,
         label: &str,
     ) -> Result<(wasmtime::component::InstancePre<PluginState>, ApiVersion, CacheOutcome), String> {
         let started = Instant::now();
-        let (component, outcome) = cache::load(&self.engine, bytes, sha256, self.cache_dir.as_deref())
-            .map_err(|e| format!("it is not a valid WebAssembly component: {e}"))?;
+        let (component, outcome) =
+            cache::load(&self.engine, wasm, sha256, self.cache_dir.as_deref()).map_err(|e| e.to_string())?;
         tracing::debug!("component {sha256}: {outcome:?}");
         let how = match outcome {
             CacheOutcome::Hit => "loaded from the compiled cache",
             CacheOutcome::Compiled | CacheOutcome::Recompiled => "compiled now (and cached)",
             CacheOutcome::Uncached => "compiled now (no usable cache)",
         };
-        crate::timing::took(format_args!("{label}: {} KiB component {how}", bytes.len() / 1024), started.elapsed());
+        crate::timing::took(format_args!("{label}: {} KiB component {how}", size / 1024), started.elapsed());
         let started = Instant::now();
         let version = compat::check(&self.engine, &component)?;
         let pre = self.linker.instantiate_pre(&component).map_err(|e| {
@@ -390,7 +418,7 @@ impl PluginHost {
     /// Checks a component before it is installed (see [`Self::prepare`]),
     /// leaving its compiled form in the cache so its first use is fast.
     pub fn check_component(&self, bytes: &[u8], sha256: &str) -> Result<(ApiVersion, CacheOutcome), String> {
-        self.prepare(bytes, sha256, "component being checked").map(|(_, v, o)| (v, o))
+        self.prepare(bytes.into(), sha256, bytes.len() as u64, "component being checked").map(|(_, v, o)| (v, o))
     }
 
     /// The cache of compiled components, if alca has one.
@@ -408,15 +436,11 @@ impl PluginHost {
         let plugin = source.id().to_string();
         let load_err = |message: String| PluginError::Load { plugin: plugin.clone(), message };
         let reading = Instant::now();
-        let bytes = Self::bytes(source)?;
-        let sha256 = match &source.component {
-            ComponentSource::Static(b, sha256) if !b.is_empty() => sha256.to_string(),
-            _ => cache::sha256_hex(&bytes),
-        };
+        let Loadable { sha256, size, wasm, how } = self.loadable(source)?;
         let label = format!("plugin `{plugin}`");
         let stored = if matches!(source.component, ComponentSource::Static(..)) { "embedded" } else { "file" };
         crate::timing::took(
-            format_args!("{label}: component ({stored}, {} KiB) read and hashed", bytes.len() / 1024),
+            format_args!("{label}: component ({stored}, {} KiB) {how}", size / 1024),
             reading.elapsed(),
         );
         if let Some(consented) = source.consent.as_ref().map(|c| &c.component_sha256)
@@ -434,7 +458,7 @@ impl PluginHost {
             )));
         }
         let loading = Instant::now();
-        let (pre, version, outcome) = self.prepare(&bytes, &sha256, &label).map_err(load_err)?;
+        let (pre, version, outcome) = self.prepare(wasm, &sha256, size, &label).map_err(load_err)?;
         let loaded = loading.elapsed();
 
         let limits = source.manifest.limits;
@@ -491,12 +515,21 @@ impl PluginHost {
         tracing::debug!(
             %plugin,
             "{version}, {} KiB: loaded in {:.1} ms ({outcome:?}), instantiated and answered `info` in {:.1} ms",
-            bytes.len() / 1024,
+            size / 1024,
             loaded.as_secs_f64() * 1000.0,
             (loading.elapsed() - loaded).as_secs_f64() * 1000.0
         );
         Ok(instance)
     }
+}
+
+/// See [`PluginHost::loadable`].
+struct Loadable {
+    sha256: String,
+    size: u64,
+    wasm: cache::Wasm<'static>,
+    /// How the sha256 was found, for `-vv`.
+    how: &'static str,
 }
 
 fn start_ticker(engine: &Engine) {
