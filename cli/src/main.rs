@@ -242,7 +242,13 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // `alca run` waits for its command whatever signals the terminal sends
+    // (the command gets them too and decides); other commands stop on Ctrl-C.
+    let attached = matches!(cli.command, Command::Run { .. });
     runtime.block_on(async {
+        if attached {
+            return dispatch(cli).await;
+        }
         tokio::select! {
             code = dispatch(cli) => code,
             _ = tokio::signal::ctrl_c() => {
@@ -309,7 +315,12 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
             let tty = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
             // The command's own exit status (128 + N for signal N) is alca's.
             let code = ops::run(&alca, &ops::RunOptions { argv: command, tty }).await?;
-            return Ok(ExitCode::from(u8::try_from(code).unwrap_or(u8::MAX)));
+            // Exit now: tearing down the plugin's instance, the wasmtime
+            // engine and the async runtime would only delay the caller, once
+            // per command an agent runs (nothing is left to flush or remove).
+            use std::io::Write;
+            let _ = std::io::stderr().flush();
+            std::process::exit(code);
         }
         Command::Status { json } => {
             let report = ops::status(&alca, verbose > 0).await?;
@@ -323,6 +334,11 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
                     render::firewall_grant(&ops::manifest_report(&alca, &grant));
                 }
             }
+            // As for `run`: the report is out; skip the teardown.
+            use std::io::Write;
+            let _ = std::io::stdout().flush();
+            let _ = std::io::stderr().flush();
+            std::process::exit(0);
         }
         Command::Down { force, json, allow_hooks } => {
             let options = ops::DownOptions { force, json, allow_hooks };
