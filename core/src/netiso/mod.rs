@@ -14,8 +14,6 @@
 
 pub mod rules;
 
-use std::collections::HashMap;
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -85,9 +83,17 @@ pub struct Firewall {
     sudo: bool,
 }
 
+impl Default for Firewall {
+    fn default() -> Firewall {
+        Firewall::new()
+    }
+}
+
 impl Firewall {
-    pub fn new(env: HashMap<String, OsString>) -> Firewall {
-        Firewall { broker: Broker::with_env(Arc::new(manifest()), env), sudo: !rustix::process::geteuid().is_root() }
+    /// The firewall with alca's environment (where `nft` and `sudo` are
+    /// looked up), spawning as root directly or else through `sudo -n`.
+    pub fn new() -> Firewall {
+        Firewall { broker: Broker::new(Arc::new(manifest())), sudo: !rustix::process::geteuid().is_root() }
     }
 
     /// Whether isolation can be applied here at all; the reason if not.

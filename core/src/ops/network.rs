@@ -10,12 +10,16 @@ use crate::project::Project;
 use crate::report::Reporter;
 use crate::state::{ProjectNetwork, State};
 
-fn firewall() -> Firewall {
-    Firewall::new(std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v))).collect())
-}
-
 fn isolation_error(message: impl Into<String>, hint: impl Into<String>) -> Error {
     Error::Isolation { message: message.into(), hint: hint.into() }
+}
+
+/// The runtime has no networks for the firewall to key its rules on.
+fn no_networks(plugin: &PluginInstance, detail: &str) -> Error {
+    isolation_error(
+        format!("the `{}` runtime cannot give the project a network of its own{detail}", plugin.id()),
+        format!("use the built-in `docker` or `podman` runtime on Linux; {}", netiso::OPT_OUT),
+    )
 }
 
 /// Before the container is created or started: the project's network
@@ -31,16 +35,10 @@ pub(super) async fn prepare(
     container_on_it: bool,
     reporter: &dyn Reporter,
 ) -> Result<(), Error> {
-    let fw = firewall();
+    let fw = Firewall::new();
     fw.preflight()?;
     if !plugin.has_networks() {
-        return Err(isolation_error(
-            format!(
-                "the `{}` runtime cannot give the project a network of its own, which alca's firewall rules need",
-                plugin.id()
-            ),
-            format!("use the built-in `docker` or `podman` runtime on Linux; {}", netiso::OPT_OUT),
-        ));
+        return Err(no_networks(plugin, ", which alca's firewall rules need"));
     }
     fw.authorize(std::io::IsTerminal::is_terminal(&std::io::stderr())).await?;
     for table in fw.sweep_stale().await {
@@ -61,10 +59,7 @@ pub(super) async fn prepare(
     let info = match plugin.network_create(&request).await {
         Ok(info) => info,
         Err(e) if matches!(e.runtime_error(), Some(container::RuntimeError::Unsupported(_))) => {
-            return Err(isolation_error(
-                format!("the `{}` runtime cannot give the project a network of its own ({e})", plugin.id()),
-                format!("use the built-in `docker` or `podman` runtime on Linux; {}", netiso::OPT_OUT),
-            ));
+            return Err(no_networks(plugin, &format!(" ({e})")));
         }
         Err(e) => return Err(e.into()),
     };
@@ -152,7 +147,7 @@ pub(super) async fn verify(
 /// container is already removed, and a later `down` or `cleanup` (or the
 /// stale-rule sweep of any `up`) retries.
 pub(super) async fn teardown(plugin: &mut PluginInstance, table: &str, had_network: bool, reporter: &dyn Reporter) {
-    let fw = firewall();
+    let fw = Firewall::new();
     if had_network || netiso::rule_file(table).exists() {
         match fw.remove(table).await {
             Ok(()) => reporter.step(&format!("Removed firewall rules {table}")),
@@ -223,7 +218,7 @@ pub(super) async fn status(config: &Config, state: Option<&State>, container_exi
         }
         return s;
     }
-    let fw = firewall();
+    let fw = Firewall::new();
     match fw.table(&state.container_name).await {
         Ok(Some(t)) => {
             s.refused = t.refused;

@@ -86,43 +86,10 @@ async fn explain(
     Ok(info)
 }
 
-/// Runs `cmd` with alca's stdin, stdout and stderr, and waits for it.
-/// Signals from the terminal (Ctrl-C...) reach the whole foreground group,
-/// the command included, so alca only outlives them; a SIGTERM or SIGHUP
-/// sent to alca alone is passed on.
+/// Runs `cmd` in the foreground; its exit status, 128 + N for signal N.
 async fn attached(cmd: &AttachedCommand) -> Result<i32, Error> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let shown = cmd.display();
-    let started = std::time::Instant::now();
-    tracing::debug!("spawn: {shown} (attached to the terminal)");
-    let mut command = tokio::process::Command::new(&cmd.path);
-    command.arg0(&cmd.program).args(&cmd.args).env_clear().envs(cmd.env.iter().map(|(k, v)| (k, v)));
-    let mut child = command.spawn().map_err(|e| Error::io(format!("cannot run `{shown}`"), e))?;
-    let pid = child.id().and_then(|p| rustix::process::Pid::from_raw(p as i32));
-    let listen = |kind| signal(kind).map_err(|e| Error::io("cannot listen for signals", e));
-    let (mut int, mut quit, mut term, mut hup) = (
-        listen(SignalKind::interrupt())?,
-        listen(SignalKind::quit())?,
-        listen(SignalKind::terminate())?,
-        listen(SignalKind::hangup())?,
-    );
-    let forward = |sig: rustix::process::Signal| {
-        if let Some(pid) = pid {
-            let _ = rustix::process::kill_process(pid, sig);
-        }
-    };
-    let status: ExitStatus = loop {
-        tokio::select! {
-            status = child.wait() => break status.map_err(|e| Error::io(format!("cannot wait for `{shown}`"), e))?,
-            _ = int.recv() => {}
-            _ = quit.recv() => {}
-            _ = term.recv() => forward(rustix::process::Signal::TERM),
-            _ = hup.recv() => forward(rustix::process::Signal::HUP),
-        }
-    };
-    let code = exit_code(status);
-    tracing::debug!("exit {code} after {:.0?}: {shown}", started.elapsed());
-    Ok(code)
+    let status = cmd.run_in_foreground().await.map_err(|e| Error::io(format!("cannot run `{}`", cmd.display()), e))?;
+    Ok(exit_code(status))
 }
 
 fn exit_code(status: ExitStatus) -> i32 {

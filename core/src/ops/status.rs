@@ -119,13 +119,8 @@ pub async fn status(alca: &Alca, detect: bool) -> Result<StatusReport, Error> {
 
     // The fast path: the runtime the state names, asked only for the
     // container (with the firewall read at the same time).
-    let pinned = match (&config.runtime, sticky) {
-        (crate::config::RuntimeChoice::Auto, Some(id)) => Some(id),
-        (crate::config::RuntimeChoice::Named(named), Some(id)) if named == id => Some(id),
-        _ => None,
-    };
     if !detect
-        && let (Some(id), Some(st)) = (pinned, state.as_ref())
+        && let (Some(id), Some(st)) = (runtime::pinned(&config.runtime, sticky), state.as_ref())
         && st.container_id.is_some()
         && let Ok(mut plugin) = alca.load_plugin(id).await
     {

@@ -104,16 +104,6 @@ impl AttachedCommand {
         cmd
     }
 
-    /// Replaces the alca process with this command (terminal, signals and
-    /// exit status all become the command's). Returns only on failure.
-    pub fn exec(&self) -> std::io::Error {
-        let shown = self.display();
-        tracing::debug!("spawn: {shown} (replacing alca)");
-        let err = self.command().exec();
-        tracing::debug!("{shown}: {err}");
-        err
-    }
-
     /// Runs the command with stdout and stderr on the terminal (stdin
     /// closed) and waits for it.
     pub async fn run(&self) -> std::io::Result<std::process::ExitStatus> {
@@ -128,6 +118,42 @@ impl AttachedCommand {
             Err(e) => tracing::debug!("{shown}: {e}"),
         }
         status
+    }
+
+    /// Runs the command with alca's stdin, stdout and stderr, and waits for
+    /// it, as `alca run` does. Signals from the terminal (Ctrl-C...) reach
+    /// the whole foreground group, the command included, so alca only
+    /// outlives them; a SIGTERM or SIGHUP sent to alca alone is passed on.
+    pub async fn run_in_foreground(&self) -> std::io::Result<std::process::ExitStatus> {
+        use rustix::process::{Pid, Signal, kill_process};
+        use tokio::signal::unix::{SignalKind, signal};
+        let shown = self.display();
+        let started = Instant::now();
+        tracing::debug!("spawn: {shown} (attached to the terminal)");
+        let mut child = tokio::process::Command::from(self.command()).spawn()?;
+        let pid = child.id().and_then(|p| Pid::from_raw(p as i32));
+        let (mut int, mut quit, mut term, mut hup) = (
+            signal(SignalKind::interrupt())?,
+            signal(SignalKind::quit())?,
+            signal(SignalKind::terminate())?,
+            signal(SignalKind::hangup())?,
+        );
+        let forward = |sig: Signal| {
+            if let Some(pid) = pid {
+                let _ = kill_process(pid, sig);
+            }
+        };
+        let status = loop {
+            tokio::select! {
+                status = child.wait() => break status?,
+                _ = int.recv() => {}
+                _ = quit.recv() => {}
+                _ = term.recv() => forward(Signal::TERM),
+                _ = hup.recv() => forward(Signal::HUP),
+            }
+        };
+        log_exit(None, status.code(), started.elapsed(), &shown, "");
+        Ok(status)
     }
 
     pub fn display(&self) -> String {
