@@ -5,7 +5,8 @@
 #   - `alca run true`  vs `<engine> exec <c> true` (and vs the exec argv alca plans, run bare),
 #                      on docker and on podman
 #   - `alca status`    vs one `<engine> container inspect <c>`, on docker and on podman
-#   - `alca list`      with 1 and with 50 alca containers vs `docker ps` + one batched `docker inspect`
+#   - `alca list --runtime docker` with 1 and with 50 alca containers vs `docker ps` + one batched
+#                      `docker inspect`; `alca list` (every runtime) vs both engines asked the same way
 #   - `alca --version`
 #   - plugin load, compiled vs cached, for every plugin in the repository (the built-ins and the
 #     examples: containerd-py in Python, docker-js in JavaScript), from alca's `-vv` timing lines
@@ -336,16 +337,25 @@ for engine in docker podman; do
 done
 
 # --- list, with 1 and with $LIST_N alca containers -----------------------------------------------
+# `alca list --runtime docker` asks Docker alone, as the target's baseline does; plain `alca list`
+# asks every runtime (Docker and Podman here, concurrently), against both engines' CLIs asked the
+# same way (Podman's inspect only when it listed something, as its plugin does).
 list_compare() { # list_compare KEY
-  local have
+  local have docker_q podman_q
   have=$(docker container ls -aq --no-trunc --filter label=alca.project.id | wc -l)
+  docker_q="docker container inspect \$(docker container ls --all --quiet --no-trunc --filter label=alca.project.id) >/dev/null"
+  podman_q="p=\$(podman container ls --all --quiet --no-trunc --filter label=alca.project.id); [ -z \"\$p\" ] || podman container inspect \$p >/dev/null"
   cd "$work/projects/docker"
+  spawns "\`alca list --runtime docker\`, $have alca containers" "constant: one list + one batched inspect" list --runtime docker
   spawns "\`alca list\`, $have alca containers" "constant: one list + one batched inspect per runtime" list
   compare "$1" \
+    "alca list --runtime docker" "$ALCA list --runtime docker" \
+    "docker ps + inspect" "sh -c '$docker_q'" \
     "alca list" "$ALCA list" \
-    "docker ps + inspect" \
-    "sh -c 'docker container inspect \$(docker container ls --all --quiet --no-trunc --filter label=alca.project.id) >/dev/null'"
-  row "\`alca list\`, $have alca containers" "$1" "alca list" "docker ps + inspect" "≤ 1.2×"
+    "docker and podman ps + inspect, concurrently" "sh -c '$docker_q & $podman_q; wait'"
+  row "\`alca list --runtime docker\`, $have alca containers" "$1" "alca list --runtime docker" "docker ps + inspect" "≤ 1.2×"
+  row "\`alca list\` (Docker and Podman), $have alca containers on Docker" "$1" "alca list" \
+    "docker and podman ps + inspect, concurrently" "≤ 1.2×"
   cd "$ROOT"
 }
 list_compare list-1

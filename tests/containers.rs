@@ -97,6 +97,16 @@ fn list_shows_both_runtimes_at_once() {
     assert_eq!(p["id"], podman_container[0]);
     assert_eq!(p["project_path"], on_podman.project.display().to_string());
 
+    // `--runtime` asks only the runtimes it names; an unknown one is an error.
+    let only = on_docker.ok(&["list", "--runtime", "podman", "--json"]).json();
+    let rows = only["containers"].as_array().expect("containers");
+    assert!(rows.iter().all(|c| c["runtime"] == "podman"), "{only}");
+    assert_eq!(with_project(&only["containers"], &podman_id).len(), 1, "{only}");
+    assert!(with_project(&only["containers"], &docker_id).is_empty(), "{only}");
+    let r = on_docker.run(&["list", "--runtime", "nerdctl"]);
+    assert_eq!(r.code, Some(1), "{r}");
+    assert!(r.stderr.contains("unknown runtime \"nerdctl\"") && r.stderr.contains("docker, podman"), "{r}");
+
     // The table: a header and one row per container, with its runtime.
     let r = on_podman.ok(&["list"]);
     let header = r.stdout.lines().next().unwrap_or_default();

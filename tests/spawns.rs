@@ -191,6 +191,16 @@ fn list_is_flat(engine: &'static str) {
     assert_eq!(one.len(), five.len(), "{engine}: `alca list` spawns grew with the containers: {one:#?} then {five:#?}");
     assert_eq!(five.len(), 2, "{engine}: one list and one batched inspect: {five:#?}");
     assert!(five[0].contains(" ls ") && five[1].contains(" inspect "), "{five:#?}");
+
+    // Naming the runtime asks that engine alone: the same two spawns, and
+    // no other program.
+    let r = env.run(&["-v", "list", "--runtime", engine, "--json"]);
+    assert_eq!(r.code, Some(0), "{r}");
+    let listed = r.json()["containers"].as_array().expect("containers").clone();
+    assert!(listed.len() >= 5 && listed.iter().all(|c| c["runtime"] == engine), "{r}");
+    let all = engine_spawns(&r.stderr);
+    assert_eq!(all, spawns_of(&r.stderr, engine), "{engine}: only {engine} was asked: {all:#?}");
+    assert_eq!(all.len(), 2, "{engine}: one list and one batched inspect: {all:#?}");
 }
 
 #[test]

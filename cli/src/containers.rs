@@ -12,8 +12,8 @@ use alca_core::{Alca, Error};
 use crate::render::{self, out_line as out, safe_line as safe};
 
 /// `alca list [--json]`.
-pub async fn list(alca: &Alca, json: bool) -> Result<ExitCode, Error> {
-    let report = ops::list(alca).await?;
+pub async fn list(alca: &Alca, runtimes: &[String], json: bool) -> Result<ExitCode, Error> {
+    let report = ops::list(alca, runtimes).await?;
     if json {
         render::json(&report);
         return Ok(ExitCode::SUCCESS);

@@ -94,6 +94,10 @@ enum Command {
     },
     /// List every alca container (running or not) in every available runtime
     List {
+        /// Only this runtime's containers (a plugin id: docker, podman...; repeat for several).
+        /// Default: every runtime alca can use
+        #[arg(long = "runtime", value_name = "ID")]
+        runtimes: Vec<String>,
         /// Print the list as JSON
         #[arg(long)]
         json: bool,
@@ -235,7 +239,19 @@ fn main() -> ExitCode {
         }
     };
     init_logging(cli.verbose);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    // The commands an agent runs over and over (`run`, `status`, `list`) wait
+    // on engine CLIs and nothing else: one thread serves them, without the
+    // cost of starting worker threads. The others may compile several
+    // plugins at once, and get two.
+    let light = matches!(cli.command, Command::Run { .. } | Command::Status { .. } | Command::List { .. });
+    let mut builder = if light {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        b.worker_threads(2);
+        b
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             render::error(&Error::io("cannot start alca's async runtime", e));
@@ -297,9 +313,6 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
     };
     let alca = Alca::from_env()?;
     alca_core::timing::mark("settings and plugin registry read");
-    for problem in &alca.registry.problems {
-        render::warn(problem);
-    }
     match command {
         Command::Init { template, source, update, json } => {
             return init::init(&alca, init::InitArgs { template, source, update, json }).await;
@@ -356,7 +369,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
                 render::config(&config);
             }
         }
-        Command::List { json } => return containers::list(&alca, json).await,
+        Command::List { runtimes, json } => return containers::list(&alca, &runtimes, json).await,
         Command::Cleanup { all, yes, json } => return containers::cleanup(&alca, all, yes, json).await,
         Command::Completion { .. } | Command::Man { .. } => unreachable!("handled above"),
         Command::Plugin { command: PluginCommand::List { json, check } } => {

@@ -71,14 +71,12 @@ impl Alca {
     pub async fn load_plugin(&self, id: &str) -> Result<PluginInstance, Error> {
         let Some(source) = self.registry.get(id) else {
             return Err(match self.registry.unusable(id) {
-                Some(u) => {
-                    Error::PluginNotInstalled { id: id.to_string(), reason: u.reason.clone(), hint: u.hint.clone() }
-                }
+                Some(u) => Error::PluginNotInstalled { id: id.to_string(), reason: u.reason, hint: u.hint },
                 None => Error::UnknownRuntime { name: id.to_string(), known: self.registry.ids() },
             });
         };
         let host = self.host().await?;
-        Ok(host.instantiate(source, self.settings.limits_for(id)).await?)
+        Ok(host.instantiate(&source, self.settings.limits_for(id)).await?)
     }
 }
 

@@ -3,7 +3,7 @@
 //! [`crate::installed`]).
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::installed::{self, Consent};
 use crate::plugin::{ComponentSource, Manifest, Origin, PluginSource};
@@ -19,99 +19,166 @@ pub struct Unusable {
     pub hint: String,
 }
 
+/// The plugins alca knows. Nothing is read until asked: looking up one
+/// plugin by id reads only that plugin (a built-in's manifest, or one
+/// installed directory), so a command's cost does not grow with the number
+/// of plugins installed; listing them all reads the plugin directory once.
 pub struct Registry {
+    plugin_dir: Option<PathBuf>,
+    scan: OnceLock<Scan>,
+}
+
+/// Every plugin, once the plugin directory has been read.
+struct Scan {
     sources: Vec<PluginSource>,
-    /// Plugin directories that are not loaded: never installed, or changed
-    /// since the user consented.
-    pub unusable: Vec<Unusable>,
-    /// Installed plugins that could not be used, and why (shown as
-    /// warnings).
-    pub problems: Vec<String>,
+    unusable: Vec<Unusable>,
+}
+
+/// What one entry of the plugin directory is.
+enum Entry {
+    Loadable(PluginSource),
+    Unusable(Unusable),
+    /// Not a plugin directory at all.
+    Nothing,
 }
 
 impl Registry {
+    /// The built-ins, and the plugins installed under `plugin_dir` (read
+    /// when first needed).
     pub fn load(plugin_dir: Option<&Path>) -> Registry {
-        let mut registry = Registry { sources: PluginSource::builtins(), unusable: Vec::new(), problems: Vec::new() };
-        let Some(dir) = plugin_dir else { return registry };
-        let Ok(entries) = std::fs::read_dir(dir) else { return registry };
-        let mut dirs: Vec<PathBuf> = entries
-            .flatten()
-            .filter(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false))
-            .map(|e| e.path())
-            .filter(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
-            .collect();
-        dirs.sort();
-        for d in dirs {
-            let id = d.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            if registry.sources.iter().any(|s| s.id() == id) {
-                registry
-                    .problems
-                    .push(format!("the plugin directory {} is ignored: `{id}` is a built-in plugin's id", d.display()));
-                continue;
-            }
-            match installed::read_consent(&d) {
-                Err(why) => registry.unusable.push(Unusable {
-                    id: id.clone(),
-                    dir: d.clone(),
-                    installed: true,
-                    reason: why,
-                    hint: format!("run `alca plugin remove {id}`, then install it again"),
-                }),
-                Ok(None) => {
-                    if d.join("alca-plugin.toml").exists() {
-                        registry.unusable.push(Unusable {
-                            id: id.clone(),
-                            dir: d.clone(),
-                            installed: false,
-                            reason: "it was put there by hand and never installed: alca has no record of your consent to its grant".into(),
-                            hint: format!(
-                                "install it with `alca plugin install <its source directory>` (you will be shown its grant), and remove {}",
-                                d.display()
-                            ),
-                        });
-                    }
+        Registry { plugin_dir: plugin_dir.map(Path::to_path_buf), scan: OnceLock::new() }
+    }
+
+    fn scan(&self) -> &Scan {
+        self.scan.get_or_init(|| {
+            let mut scan = Scan { sources: PluginSource::builtins(), unusable: Vec::new() };
+            let Some(dir) = &self.plugin_dir else { return scan };
+            let Ok(entries) = std::fs::read_dir(dir) else { return scan };
+            let mut ids: Vec<String> = entries
+                .flatten()
+                .filter(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false))
+                .filter_map(|e| e.file_name().to_str().map(str::to_string))
+                .filter(|n| !n.starts_with('.'))
+                .collect();
+            ids.sort();
+            for id in ids {
+                match entry(dir, &id) {
+                    Entry::Loadable(source) => scan.sources.push(source),
+                    Entry::Unusable(u) => scan.unusable.push(u),
+                    Entry::Nothing => {}
                 }
-                Ok(Some(consent)) => match from_consent(&d, &id, consent) {
-                    Ok(source) => registry.sources.push(source),
-                    Err(reason) => {
-                        registry.problems.push(format!("plugin `{id}` is not loaded: {reason}"));
-                        registry.unusable.push(Unusable {
-                            id: id.clone(),
-                            dir: d.clone(),
-                            installed: true,
-                            reason,
-                            hint: format!(
-                                "run `alca plugin install <its source>` again to review and consent to what it is now, or `alca plugin remove {id}`"
-                            ),
-                        });
-                    }
-                },
             }
+            scan
+        })
+    }
+
+    /// The installed plugin `id` alone, without reading the others.
+    fn installed_entry(&self, id: &str) -> Entry {
+        if let Some(scan) = self.scan.get() {
+            if let Some(s) = scan.sources.iter().find(|s| s.id() == id) {
+                return Entry::Loadable(s.clone());
+            }
+            return scan.unusable.iter().find(|u| u.id == id).cloned().map_or(Entry::Nothing, Entry::Unusable);
         }
-        registry
+        // Only a plain directory name can be an installed plugin's id.
+        let plain = !id.is_empty() && !id.starts_with('.') && !id.contains(['/', '\\']) && id != "..";
+        match &self.plugin_dir {
+            Some(dir) if plain && dir.join(id).is_dir() => entry(dir, id),
+            _ => Entry::Nothing,
+        }
     }
 
     /// A loadable plugin.
-    pub fn get(&self, id: &str) -> Option<&PluginSource> {
-        self.sources.iter().find(|s| s.id() == id)
+    pub fn get(&self, id: &str) -> Option<PluginSource> {
+        if let Some(builtin) = PluginSource::builtin(id) {
+            return Some(builtin);
+        }
+        match self.installed_entry(id) {
+            Entry::Loadable(source) => Some(source),
+            _ => None,
+        }
+    }
+
+    /// Whether `id` is a built-in plugin's (no manifest is read).
+    pub fn is_builtin(&self, id: &str) -> bool {
+        PluginSource::builtin_ids().any(|b| b == id)
     }
 
     /// Why `id` is known but not loadable.
-    pub fn unusable(&self, id: &str) -> Option<&Unusable> {
-        self.unusable.iter().find(|u| u.id == id)
+    pub fn unusable(&self, id: &str) -> Option<Unusable> {
+        if self.is_builtin(id) {
+            return None;
+        }
+        match self.installed_entry(id) {
+            Entry::Unusable(u) => Some(u),
+            _ => None,
+        }
+    }
+
+    /// Every plugin directory alca will not load: never installed, changed
+    /// since the user consented, or named like a built-in.
+    pub fn all_unusable(&self) -> &[Unusable] {
+        &self.scan().unusable
     }
 
     pub fn all(&self) -> &[PluginSource] {
-        &self.sources
+        &self.scan().sources
     }
 
     /// Installed (consented) plugins, in id order, after the built-ins.
     pub fn installed(&self) -> impl Iterator<Item = &PluginSource> {
-        self.sources.iter().filter(|s| matches!(s.origin, Origin::Installed(_)))
+        self.all().iter().filter(|s| matches!(s.origin, Origin::Installed(_)))
     }
 
     pub fn ids(&self) -> Vec<String> {
-        self.sources.iter().map(|s| s.id().to_string()).collect()
+        self.all().iter().map(|s| s.id().to_string()).collect()
+    }
+}
+
+/// What the directory `dir/id` holds.
+fn entry(dir: &Path, id: &str) -> Entry {
+    let d = dir.join(id);
+    if PluginSource::builtin_ids().any(|b| b == id) {
+        return Entry::Unusable(Unusable {
+            id: id.to_string(),
+            dir: d.clone(),
+            installed: false,
+            reason: format!("it is ignored: `{id}` is a built-in plugin's id"),
+            hint: format!("remove {}", d.display()),
+        });
+    }
+    match installed::read_consent(&d) {
+        Err(why) => Entry::Unusable(Unusable {
+            id: id.to_string(),
+            dir: d.clone(),
+            installed: true,
+            reason: why,
+            hint: format!("run `alca plugin remove {id}`, then install it again"),
+        }),
+        Ok(None) if d.join("alca-plugin.toml").exists() => Entry::Unusable(Unusable {
+            id: id.to_string(),
+            dir: d.clone(),
+            installed: false,
+            reason: "it was put there by hand and never installed: alca has no record of your consent to its grant"
+                .into(),
+            hint: format!(
+                "install it with `alca plugin install <its source directory>` (you will be shown its grant), and remove {}",
+                d.display()
+            ),
+        }),
+        Ok(None) => Entry::Nothing,
+        Ok(Some(consent)) => match from_consent(&d, id, consent) {
+            Ok(source) => Entry::Loadable(source),
+            Err(reason) => Entry::Unusable(Unusable {
+                id: id.to_string(),
+                dir: d.clone(),
+                installed: true,
+                reason,
+                hint: format!(
+                    "run `alca plugin install <its source>` again to review and consent to what it is now, or `alca plugin remove {id}`"
+                ),
+            }),
+        },
     }
 }
 
@@ -147,4 +214,61 @@ fn from_consent(dir: &Path, id: &str, consent: Consent) -> Result<PluginSource, 
         origin: Origin::Installed(manifest_path),
         consent: Some(Arc::new(consent)),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plugin_dir() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        // Put there by hand (no consent record), and one named like a built-in.
+        for id in ["byhand", "docker"] {
+            std::fs::create_dir(dir.path().join(id)).unwrap();
+            std::fs::write(dir.path().join(id).join("alca-plugin.toml"), "id = \"x\"\n").unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn looking_up_one_plugin_reads_no_other() {
+        let dir = plugin_dir();
+        let registry = Registry::load(Some(dir.path()));
+        let docker = registry.get("docker").expect("the built-in");
+        assert!(matches!(docker.origin, Origin::Builtin));
+        assert!(registry.is_builtin("podman") && !registry.is_builtin("byhand"));
+        let u = registry.unusable("byhand").expect("known, not loadable");
+        assert!(u.reason.contains("never installed"), "{}", u.reason);
+        assert!(registry.get("byhand").is_none());
+        assert!(registry.get("nowhere").is_none() && registry.unusable("nowhere").is_none());
+        assert!(registry.scan.get().is_none(), "the plugin directory was listed");
+    }
+
+    #[test]
+    fn only_plain_directory_names_are_ids() {
+        let outer = tempfile::tempdir().unwrap();
+        let dir = outer.path().join("plugins");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::create_dir(outer.path().join("escaped")).unwrap();
+        std::fs::write(outer.path().join("escaped/alca-plugin.toml"), "id = \"x\"\n").unwrap();
+        let registry = Registry::load(Some(&dir));
+        for id in ["../escaped", "..", ".", "", ".hidden", "a/b"] {
+            assert!(registry.get(id).is_none() && registry.unusable(id).is_none(), "{id:?}");
+        }
+    }
+
+    #[test]
+    fn listing_all_reports_what_is_not_loaded() {
+        let dir = plugin_dir();
+        let registry = Registry::load(Some(dir.path()));
+        assert_eq!(registry.ids(), ["docker", "podman", "apple"]);
+        let unusable: Vec<(&str, bool)> =
+            registry.all_unusable().iter().map(|u| (u.id.as_str(), u.installed)).collect();
+        assert_eq!(unusable, [("byhand", false), ("docker", false)]);
+        let shadow = &registry.all_unusable()[1];
+        assert!(shadow.reason.contains("built-in plugin's id"), "{}", shadow.reason);
+        // After the scan, single lookups answer from it.
+        assert!(registry.unusable("byhand").is_some());
+        assert!(matches!(registry.get("docker").map(|s| s.origin), Some(Origin::Builtin)));
+    }
 }

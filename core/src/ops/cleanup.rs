@@ -97,7 +97,7 @@ pub fn orphan_reason(project_id: &str, project_path: Option<&str>) -> Option<Str
 /// Every orphan in every runtime alca can ask (concurrently). Removes
 /// nothing.
 pub async fn cleanup_scan(alca: &Alca) -> Result<CleanupReport, Error> {
-    let listed = list(alca).await?;
+    let listed = list(alca, &[]).await?;
     let mut orphans = Vec::new();
     let mut kept = 0;
     for c in listed.containers {

@@ -148,7 +148,7 @@ fn resolve_target(alca: &Alca, target: &str) -> Result<PluginSource, Error> {
     let dir = alca.cwd.join(target);
     let looks_like_path = target.contains('/') || target == "." || target == "..";
     if !looks_like_path && let Some(source) = alca.registry.get(target) {
-        return Ok(source.clone());
+        return Ok(source);
     }
     if looks_like_path || dir.join("alca-plugin.toml").is_file() {
         if !dir.join("alca-plugin.toml").is_file() {

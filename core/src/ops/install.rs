@@ -115,7 +115,7 @@ pub async fn install_prepare(alca: &Alca, path: &Path, sha256: Option<&str>) -> 
         .map_err(|_| install_error(&source, "its alca-plugin.toml is not UTF-8 text", None))?;
     let manifest = Manifest::parse(&text, &manifest_path.display().to_string())
         .map_err(|e| install_error(&source, e.to_string(), Some("fix the manifest (docs/plugins/manifest.md)")))?;
-    if alca.registry.get(&manifest.id).is_some_and(|s| matches!(s.origin, crate::plugin::Origin::Builtin)) {
+    if alca.registry.is_builtin(&manifest.id) {
         return Err(install_error(
             &source,
             format!("`{}` is the id of a built-in plugin", manifest.id),
@@ -267,7 +267,7 @@ pub async fn plugin_remove(alca: &Alca, id: &str) -> Result<RemoveReport, Error>
     let Some(plugins) = alca.dirs.plugins() else {
         return Err(Error::UnknownRuntime { name: id.to_string(), known: alca.registry.ids() });
     };
-    if alca.registry.get(id).is_some_and(|s| matches!(s.origin, crate::plugin::Origin::Builtin)) {
+    if alca.registry.is_builtin(id) {
         return Err(Error::PluginInstall {
             from: PathBuf::from(id),
             message: format!("`{id}` is built into alca and cannot be removed"),

@@ -103,14 +103,30 @@ async fn list_one(alca: &Alca, id: &str) -> Result<Vec<ListedContainer>, Unavail
 
 /// A built-in plugin outside this platform's auto-detection order.
 fn foreign_builtin(alca: &Alca, id: &str) -> bool {
-    let builtin = alca.registry.get(id).is_some_and(|s| matches!(s.origin, crate::plugin::Origin::Builtin));
+    let builtin = alca.registry.is_builtin(id);
     builtin && !runtime::preference().contains(&id)
 }
 
-/// Every alca container in every runtime alca can load, queried
-/// concurrently. Fails only when not one runtime could be asked.
-pub async fn list(alca: &Alca) -> Result<ListReport, Error> {
-    let ids = alca.registry.ids();
+/// Every alca container in every runtime alca can load (or in `only`, when
+/// it names some), queried concurrently. Fails only when not one runtime
+/// could be asked.
+pub async fn list(alca: &Alca, only: &[String]) -> Result<ListReport, Error> {
+    let ids = if only.is_empty() {
+        alca.registry.ids()
+    } else {
+        for id in only {
+            if alca.registry.get(id).is_none() && alca.registry.unusable(id).is_none() {
+                return Err(Error::UnknownRuntime { name: id.clone(), known: alca.registry.ids() });
+            }
+        }
+        let mut ids: Vec<String> = Vec::new();
+        for id in only {
+            if !ids.contains(id) {
+                ids.push(id.clone());
+            }
+        }
+        ids
+    };
     let answers = futures::future::join_all(ids.iter().map(|id| list_one(alca, id))).await;
     let mut report = ListReport { containers: Vec::new(), unavailable: Vec::new() };
     let mut asked = 0;
@@ -121,14 +137,17 @@ pub async fn list(alca: &Alca) -> Result<ListReport, Error> {
                 report.containers.extend(rows);
             }
             // A built-in runtime this platform never picks by itself (Apple's
-            // `container` on Linux) is not worth a note when it is absent.
-            Err(u) if foreign_builtin(alca, &u.runtime) => {}
+            // `container` on Linux) is not worth a note when it is absent,
+            // unless it was asked for by name.
+            Err(u) if only.is_empty() && foreign_builtin(alca, &u.runtime) => {}
             Err(u) => report.unavailable.push(u),
         }
     }
     // Installed plugins alca will not load (changed since the user
-    // consented) may hold containers too: say so.
-    for u in alca.registry.unusable.iter().filter(|u| u.installed) {
+    // consented) may hold containers too: say so. (A runtime named with
+    // `only` that cannot be loaded was reported when it was asked.)
+    let unusable = if only.is_empty() { alca.registry.all_unusable() } else { &[] };
+    for u in unusable.iter().filter(|u| u.installed) {
         report.unavailable.push(UnavailableRuntime {
             runtime: u.id.clone(),
             reason: format!("plugin `{}` cannot be used: {}", u.id, u.reason),

@@ -61,7 +61,7 @@ pub struct ProgramReport {
 /// concurrently.
 pub async fn plugins(alca: &Alca, check: bool) -> Vec<PluginReport> {
     let mut reports: Vec<PluginReport> = alca.registry.all().iter().map(|s| report(alca, s)).collect();
-    for u in &alca.registry.unusable {
+    for u in alca.registry.all_unusable() {
         reports.push(PluginReport {
             id: u.id.clone(),
             name: String::new(),

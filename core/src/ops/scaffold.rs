@@ -341,7 +341,7 @@ fn check_id(id: &str) -> Result<(), ScaffoldError> {
     if id.starts_with('-') {
         return Err(invalid("it starts with `-`".into()));
     }
-    if PluginSource::builtins().iter().any(|b| b.id() == id) {
+    if PluginSource::builtin_ids().any(|b| b == id) {
         return Err(ScaffoldError::new(format!(
             "`{id}` is the id of a built-in plugin; an installed plugin cannot take it"
         ))

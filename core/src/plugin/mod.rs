@@ -62,25 +62,33 @@ const MAX_LISTED: usize = 4096;
 const MAX_WASM_STACK: usize = 1024 * 1024;
 
 /// The built-in plugins, compiled by `build.rs` from `plugins/` and embedded.
-/// Each built-in: its manifest, its component and the component's sha256
-/// (computed when alca was built).
-const BUILTINS: &[(&str, &[u8], &str)] = &[
+/// Each built-in: its id (the manifest's, tested), its manifest, its
+/// component and the component's sha256 (computed when alca was built).
+const BUILTINS: &[(&str, &str, &[u8], &str)] = &[
     (
+        "docker",
         include_str!("../../../plugins/docker/alca-plugin.toml"),
         include_bytes!(concat!(env!("OUT_DIR"), "/docker.wasm")),
         include_str!(concat!(env!("OUT_DIR"), "/docker.sha256")),
     ),
     (
+        "podman",
         include_str!("../../../plugins/podman/alca-plugin.toml"),
         include_bytes!(concat!(env!("OUT_DIR"), "/podman.wasm")),
         include_str!(concat!(env!("OUT_DIR"), "/podman.sha256")),
     ),
     (
+        "apple",
         include_str!("../../../plugins/apple/alca-plugin.toml"),
         include_bytes!(concat!(env!("OUT_DIR"), "/apple.wasm")),
         include_str!(concat!(env!("OUT_DIR"), "/apple.sha256")),
     ),
 ];
+
+/// Each built-in's manifest, parsed the first time that plugin is asked for:
+/// a command parses only the manifest of the plugin it uses.
+static PARSED_BUILTINS: [std::sync::OnceLock<PluginSource>; BUILTINS.len()] =
+    [const { std::sync::OnceLock::new() }; BUILTINS.len()];
 
 /// Where a plugin comes from.
 #[derive(Debug, Clone)]
@@ -112,6 +120,22 @@ pub struct PluginSource {
     pub consent: Option<Arc<crate::installed::Consent>>,
 }
 
+fn builtin_at(i: usize) -> PluginSource {
+    PARSED_BUILTINS[i]
+        .get_or_init(|| {
+            let (_, manifest, wasm, sha256) = BUILTINS[i];
+            let m = Manifest::parse(manifest, "the built-in manifest").expect("built-in manifests are tested");
+            let origin = format!("the manifest of the built-in `{}` plugin", m.id);
+            PluginSource {
+                manifest: Arc::new(Manifest { origin, ..m }),
+                component: ComponentSource::Static(wasm, sha256),
+                origin: Origin::Builtin,
+                consent: None,
+            }
+        })
+        .clone()
+}
+
 impl PluginSource {
     pub fn id(&self) -> &str {
         &self.manifest.id
@@ -119,19 +143,17 @@ impl PluginSource {
 
     /// The built-in plugins.
     pub fn builtins() -> Vec<PluginSource> {
-        BUILTINS
-            .iter()
-            .map(|(manifest, wasm, sha256)| {
-                let m = Manifest::parse(manifest, "the built-in manifest").expect("built-in manifests are tested");
-                let origin = format!("the manifest of the built-in `{}` plugin", m.id);
-                PluginSource {
-                    manifest: Arc::new(Manifest { origin, ..m }),
-                    component: ComponentSource::Static(wasm, sha256),
-                    origin: Origin::Builtin,
-                    consent: None,
-                }
-            })
-            .collect()
+        (0..BUILTINS.len()).map(builtin_at).collect()
+    }
+
+    /// The ids of the built-in plugins (no manifest is parsed).
+    pub fn builtin_ids() -> impl Iterator<Item = &'static str> {
+        BUILTINS.iter().map(|b| b.0)
+    }
+
+    /// The built-in plugin `id`, if there is one (only its manifest is parsed).
+    pub fn builtin(id: &str) -> Option<PluginSource> {
+        BUILTINS.iter().position(|b| b.0 == id).map(builtin_at)
     }
 
     /// A plugin installed in `dir` (`alca-plugin.toml` plus its component).
@@ -295,7 +317,9 @@ macro_rules! call {
 /// The process-wide WebAssembly engine, its linker and the component cache.
 pub struct PluginHost {
     engine: Engine,
-    linker: Linker<PluginState>,
+    /// Made on first use: [0] for components that do not import `wasi:http`
+    /// (linking it costs more than the rest), [1] for those that do.
+    linkers: [std::sync::OnceLock<Result<Linker<PluginState>, String>>; 2],
     cache_dir: Option<PathBuf>,
     /// What plugins' programs see as alca's environment (default: the
     /// process's own).
@@ -316,14 +340,25 @@ impl PluginHost {
         // Commands that need no plugin never get here (tests/spawns.rs
         // looks for this line).
         crate::timing::took("wasmtime engine created", started.elapsed());
+        Ok(PluginHost { engine, linkers: Default::default(), cache_dir, env: None })
+    }
 
-        let started = Instant::now();
-        let mut linker: Linker<PluginState> = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(load_err)?;
-        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(load_err)?;
-        compat::add_to_linker(&mut linker).map_err(load_err)?;
-        crate::timing::took("plugin linker made", started.elapsed());
-        Ok(PluginHost { engine, linker, cache_dir, env: None })
+    /// The linker for a component: WASI, alca's host imports and, when the
+    /// component imports it, `wasi:http` (JavaScript components do).
+    fn linker(&self, http: bool) -> Result<&Linker<PluginState>, String> {
+        let made = self.linkers[usize::from(http)].get_or_init(|| {
+            let started = Instant::now();
+            let mut linker: Linker<PluginState> = Linker::new(&self.engine);
+            wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| e.to_string())?;
+            if http {
+                wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(|e| e.to_string())?;
+            }
+            compat::add_to_linker(&mut linker).map_err(|e| e.to_string())?;
+            let with = if http { " (with wasi:http)" } else { "" };
+            crate::timing::took(format_args!("plugin linker{with} made"), started.elapsed());
+            Ok(linker)
+        });
+        made.as_ref().map_err(|e| format!("alca cannot link plugins: {e}"))
     }
 
     /// Plugins' programs see `env` as alca's environment (for tests and
@@ -405,7 +440,8 @@ impl PluginHost {
         crate::timing::took(format_args!("{label}: {} KiB component {how}", size / 1024), started.elapsed());
         let started = Instant::now();
         let version = compat::check(&self.engine, &component)?;
-        let pre = self.linker.instantiate_pre(&component).map_err(|e| {
+        let http = component.component_type().imports(&self.engine).any(|(name, _)| name.starts_with("wasi:http/"));
+        let pre = self.linker(http)?.instantiate_pre(&component).map_err(|e| {
             format!(
                 "it needs something alca does not provide ({e}); it may target a newer version of alca:runtime than this alca supports ({})",
                 compat::supported()
@@ -1070,6 +1106,19 @@ mod tests {
             let ComponentSource::Static(bytes, sha256) = source.component else { panic!("built-ins are embedded") };
             assert_eq!(cache::sha256_hex(bytes), sha256, "{}", source.id());
         }
+    }
+
+    /// The ids listed beside the built-ins are their manifests' (lookups by
+    /// id parse no manifest).
+    #[test]
+    fn built_in_ids_are_their_manifests() {
+        let ids: Vec<&str> = PluginSource::builtin_ids().collect();
+        let manifests: Vec<String> = PluginSource::builtins().iter().map(|b| b.id().to_string()).collect();
+        assert_eq!(ids, manifests);
+        for id in ids {
+            assert_eq!(PluginSource::builtin(id).map(|b| b.id().to_string()).as_deref(), Some(id));
+        }
+        assert!(PluginSource::builtin("nerdctl").is_none());
     }
 
     fn request() -> container::NetworkRequest {
