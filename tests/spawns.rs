@@ -97,7 +97,10 @@ fn running_container_costs(engine: &str) {
     };
 
     let r = env.run(&["-v", "run", "true"]);
-    check("alca -v run true", &r, engine_spawns(&r.stderr), 1, " exec ");
+    let spawns = engine_spawns(&r.stderr);
+    // stdin is /dev/null here: the engine is not asked to keep a stdin open.
+    let asked_for_stdin = spawns.iter().any(|s| s.contains("--interactive"));
+    check("alca -v run true", &r, spawns, 1, " exec ");
 
     // `-v` makes status ask for the engine's version too: the log alone,
     // with the filter `-v` sets, shows what a plain `alca status` costs.
@@ -110,8 +113,30 @@ fn running_container_costs(engine: &str) {
     check("alca -v up (running)", &r, engine_spawns(&r.stderr), 1, " inspect ");
 
     // Still the same container, still running: nothing above changed it.
+    if asked_for_stdin {
+        wrong.push("`alca run` with stdin /dev/null asked the engine for --interactive".into());
+    }
+
     let r = env.ok(&["run", "echo", "still here"]);
     assert_eq!(r.stdout, "still here\n", "{r}");
+
+    // Input on stdin reaches the command (and only then is the exec interactive).
+    let mut child = env
+        .alca(&["-v", "run", "cat"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"from stdin\n").unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!((out.status.code(), stdout.as_ref()), (Some(0), "from stdin\n"), "{stderr}");
+    assert!(engine_spawns(&stderr).iter().any(|s| s.contains("--interactive")), "{stderr}");
     assert!(wrong.is_empty(), "{}", wrong.join("\n\n"));
 }
 

@@ -327,7 +327,8 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Run { command } => {
             let tty = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
             // The command's own exit status (128 + N for signal N) is alca's.
-            let code = ops::run(&alca, &ops::RunOptions { argv: command, tty }).await?;
+            let options = ops::RunOptions { argv: command, tty, interactive: tty || ops::stdin_has_input() };
+            let code = ops::run(&alca, &options).await?;
             // Exit now: tearing down the plugin's instance, the wasmtime
             // engine and the async runtime would only delay the caller, once
             // per command an agent runs (nothing is left to flush or remove).
@@ -347,6 +348,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
                     render::firewall_grant(&ops::manifest_report(&alca, &grant));
                 }
             }
+            alca_core::timing::mark("report printed");
             // As for `run`: the report is out; skip the teardown.
             use std::io::Write;
             let _ = std::io::stdout().flush();

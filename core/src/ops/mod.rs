@@ -26,7 +26,7 @@ pub use install::{InstallReport, Prepared, RemoveReport, install_commit, install
 pub use list::{ListReport, ListedContainer, UnavailableRuntime, list};
 pub use network::NetworkStatus;
 pub use plugins::{AvailabilityReport, PluginReport, ProgramReport, manifest_report, plugin_info, plugins};
-pub use run::{RunOptions, run};
+pub use run::{RunOptions, run, stdin_has_input};
 pub use scaffold::{BuildReport, Lang, NewOptions, NewReport, ScaffoldError, plugin_build, plugin_new};
 pub use status::{ContainerReport, RuntimeReport, StateReport, StatusReport, status};
 pub use up::{UpOptions, UpReport, up};

@@ -27,6 +27,20 @@ pub struct RunOptions {
     pub argv: Vec<String>,
     /// Allocate a terminal in the container (alca's stdin and stdout are terminals).
     pub tty: bool,
+    /// Pass alca's stdin to the command ([`stdin_has_input`]).
+    pub interactive: bool,
+}
+
+/// Whether alca's stdin can give the command anything: not when it is
+/// closed or `/dev/null` (as agents often start their tools), where the
+/// engine then need not hold a stdin stream open for the exec.
+pub fn stdin_has_input() -> bool {
+    let Ok(stdin) = rustix::fs::fstat(std::io::stdin()) else { return false };
+    let Ok(null) = rustix::fs::stat("/dev/null") else { return true };
+    let is_char = |st: &rustix::fs::Stat| {
+        rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::CharacterDevice
+    };
+    !(is_char(&stdin) && is_char(&null) && stdin.st_rdev == null.st_rdev)
 }
 
 /// Runs the command in the project's container, attached to alca's
@@ -39,15 +53,18 @@ pub async fn run(alca: &Alca, options: &RunOptions) -> Result<i32, Error> {
     crate::timing::mark("state read");
 
     // The container lives where the state says; no need to probe others.
-    let mut plugin = match &state.runtime {
-        Some(id) => alca.load_plugin(id).await?,
-        None => runtime::select(alca, &config.runtime, None, &crate::Silent).await?.plugin,
+    let load = || async {
+        match &state.runtime {
+            Some(id) => alca.load_plugin(id).await,
+            None => Ok(runtime::select(alca, &config.runtime, None, &crate::Silent).await?.plugin),
+        }
     };
+    let mut plugin = load().await?;
     let request = |id: &str| container::ExecRequest {
         container: id.to_string(),
         argv: spec::run_argv(&config, &options.argv),
         tty: options.tty,
-        interactive: true,
+        interactive: options.interactive,
         user: None,
         workdir: Some(config.workdir.clone()),
         env: spec::enter_env(&config, &process_env),
@@ -55,13 +72,17 @@ pub async fn run(alca: &Alca, options: &RunOptions) -> Result<i32, Error> {
 
     if let Some(record) = RunRecord::trusted(alca.dirs.run_records().as_deref(), &project, &state) {
         let cmd = plugin.exec_plan(&request(&record.container_id)).await?;
+        // Freed while the command runs, on the other CPU, rather than when
+        // alca exits after it: the plugin's memory and compiled code.
+        drop(plugin);
         let code = attached(&cmd).await?;
+        crate::timing::mark("command exited");
         if !ENGINE_FAILED.contains(&code) {
             return Ok(code);
         }
         // The engine may have refused: explain it if so; otherwise the
         // command itself exited so.
-        explain(&mut plugin, &project, &state).await?;
+        explain(&mut load().await?, &project, &state).await?;
         return Ok(code);
     }
 

@@ -126,6 +126,7 @@ pub async fn status(alca: &Alca, detect: bool) -> Result<StatusReport, Error> {
     {
         let (found, network) =
             tokio::join!(find_container(&mut plugin, &project, st), super::network::status(&config, Some(st), true));
+        crate::timing::mark("container and firewall asked");
         if let Ok(found) = found {
             report.runtime =
                 Some(RuntimeReport { id: id.to_string(), name: plugin.info().name.clone(), version: None });
@@ -134,6 +135,7 @@ pub async fn status(alca: &Alca, detect: bool) -> Result<StatusReport, Error> {
                 None => super::network::status(&config, Some(st), false).await,
             });
             fill_container(&mut report, &project, &config, st, found);
+            crate::timing::mark("drift compared");
             return Ok(report);
         }
     }
