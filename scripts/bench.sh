@@ -156,7 +156,7 @@ PHASES = [
     # "read and hashed", "unchanged since hashed: sha256 remembered, not read", "hashed when alca was built"
     ("read_hash", r"`: component \(.*?\) .*? in ([0-9.]+) ms"),
     ("engine", r"wasmtime engine created in ([0-9.]+) ms"),
-    ("linker", r"plugin linker made in ([0-9.]+) ms"),
+    ("linker", r"plugin linker(?: \(with wasi:http\))? made in ([0-9.]+) ms"),
     ("load", r"KiB component (?:loaded from the compiled cache|compiled now.*?) in ([0-9.]+) ms"),
     ("link", r"checked, imports linked in ([0-9.]+) ms"),
     ("inst", r": instantiated in ([0-9.]+) ms"),
