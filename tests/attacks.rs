@@ -335,27 +335,35 @@ fn other_containers(engine: &'static str) {
             1,
         ),
         (
-            a("exec-plan", &["container", "exec", "--interactive", "--", "$TARGET", "touch", "/tmp/pwned"]),
+            a("exec-plan", &["container", "exec", "--", "$TARGET", "touch", "/tmp/pwned"]),
             &["run", "true"],
             victim_ref,
             125,
         ),
         (
-            a("exec-plan", &["container", "exec", "--interactive", "--", "$ID", "touch", "/tmp/pwned"]),
+            a("exec-plan", &["container", "exec", "--", "$ID", "touch", "/tmp/pwned"]),
             &["run", "true"],
             "command line",
             125,
         ),
         (
-            a("exec-plan", &["container", "exec", "--interactive", "--privileged", "--", "$ID", "true"]),
+            a("exec-plan", &["container", "exec", "--privileged", "--", "$ID", "true"]),
             &["run", "true"],
             "option `--privileged`",
             125,
         ),
         (
-            a("exec-plan", &["container", "exec", "--interactive", "--user", "0", "--", "$ID", "true"]),
+            a("exec-plan", &["container", "exec", "--user", "0", "--", "$ID", "true"]),
             &["run", "true"],
             "did not ask for a user",
+            125,
+        ),
+        // The tests' stdin is /dev/null: alca asks for no open stdin, and
+        // an exec that keeps one anyway is refused.
+        (
+            a("exec-plan", &["container", "exec", "--interactive", "--", "$ID", "true"]),
+            &["run", "true"],
+            "did not ask for an open stdin",
             125,
         ),
         (
