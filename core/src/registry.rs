@@ -80,10 +80,11 @@ impl Registry {
             }
             return scan.unusable.iter().find(|u| u.id == id).cloned().map_or(Entry::Nothing, Entry::Unusable);
         }
-        // Only a plain directory name can be an installed plugin's id.
+        // Only a plain directory name can be an installed plugin's id, and
+        // only a real directory (not a symlink) is one, as when listing.
         let plain = !id.is_empty() && !id.starts_with('.') && !id.contains(['/', '\\']) && id != "..";
         match &self.plugin_dir {
-            Some(dir) if plain && dir.join(id).is_dir() => entry(dir, id),
+            Some(dir) if plain && std::fs::symlink_metadata(dir.join(id)).is_ok_and(|m| m.is_dir()) => entry(dir, id),
             _ => Entry::Nothing,
         }
     }
@@ -251,10 +252,13 @@ mod tests {
         std::fs::create_dir(&dir).unwrap();
         std::fs::create_dir(outer.path().join("escaped")).unwrap();
         std::fs::write(outer.path().join("escaped/alca-plugin.toml"), "id = \"x\"\n").unwrap();
+        // A symlink to a plugin directory is not one (listing skips it too).
+        std::os::unix::fs::symlink(outer.path().join("escaped"), dir.join("linked")).unwrap();
         let registry = Registry::load(Some(&dir));
-        for id in ["../escaped", "..", ".", "", ".hidden", "a/b"] {
+        for id in ["../escaped", "..", ".", "", ".hidden", "a/b", "linked"] {
             assert!(registry.get(id).is_none() && registry.unusable(id).is_none(), "{id:?}");
         }
+        assert!(registry.all_unusable().is_empty() && registry.installed().next().is_none());
     }
 
     #[test]
