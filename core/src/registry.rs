@@ -102,7 +102,7 @@ impl Registry {
 
     /// Whether `id` is a built-in plugin's (no manifest is read).
     pub fn is_builtin(&self, id: &str) -> bool {
-        PluginSource::builtin_ids().any(|b| b == id)
+        PluginSource::is_builtin(id)
     }
 
     /// Why `id` is known but not loadable.
@@ -139,7 +139,7 @@ impl Registry {
 /// What the directory `dir/id` holds.
 fn entry(dir: &Path, id: &str) -> Entry {
     let d = dir.join(id);
-    if PluginSource::builtin_ids().any(|b| b == id) {
+    if PluginSource::is_builtin(id) {
         return Entry::Unusable(Unusable {
             id: id.to_string(),
             dir: d.clone(),

@@ -114,16 +114,15 @@ pub async fn list(alca: &Alca, only: &[String]) -> Result<ListReport, Error> {
     let ids = if only.is_empty() {
         alca.registry.ids()
     } else {
+        let mut ids: Vec<String> = Vec::new();
         for id in only {
+            if ids.contains(id) {
+                continue;
+            }
             if alca.registry.get(id).is_none() && alca.registry.unusable(id).is_none() {
                 return Err(Error::UnknownRuntime { name: id.clone(), known: alca.registry.ids() });
             }
-        }
-        let mut ids: Vec<String> = Vec::new();
-        for id in only {
-            if !ids.contains(id) {
-                ids.push(id.clone());
-            }
+            ids.push(id.clone());
         }
         ids
     };

@@ -341,7 +341,7 @@ fn check_id(id: &str) -> Result<(), ScaffoldError> {
     if id.starts_with('-') {
         return Err(invalid("it starts with `-`".into()));
     }
-    if PluginSource::builtin_ids().any(|b| b == id) {
+    if PluginSource::is_builtin(id) {
         return Err(ScaffoldError::new(format!(
             "`{id}` is the id of a built-in plugin; an installed plugin cannot take it"
         ))

@@ -151,6 +151,11 @@ impl PluginSource {
         BUILTINS.iter().map(|b| b.0)
     }
 
+    /// Whether `id` is a built-in plugin's (no manifest is parsed).
+    pub fn is_builtin(id: &str) -> bool {
+        Self::builtin_ids().any(|b| b == id)
+    }
+
     /// The built-in plugin `id`, if there is one (only its manifest is parsed).
     pub fn builtin(id: &str) -> Option<PluginSource> {
         BUILTINS.iter().position(|b| b.0 == id).map(builtin_at)
