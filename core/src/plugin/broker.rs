@@ -345,9 +345,12 @@ struct Capped {
 }
 
 async fn pump(mut reader: impl AsyncRead + Unpin, sink: Arc<Mutex<Capped>>, cap: usize) {
-    let mut buf = vec![0u8; 64 * 1024];
+    // Read into spare capacity (`read_buf`), not a zeroed buffer: only the
+    // pages the program's output fills are touched.
+    let mut buf = Vec::with_capacity(64 * 1024);
     loop {
-        match reader.read(&mut buf).await {
+        buf.clear();
+        match reader.read_buf(&mut buf).await {
             Ok(0) | Err(_) => return,
             Ok(n) => {
                 let mut s = sink.lock().unwrap_or_else(|p| p.into_inner());
