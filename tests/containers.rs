@@ -106,6 +106,8 @@ fn list_shows_both_runtimes_at_once() {
     let r = on_docker.run(&["list", "--runtime", "nerdctl"]);
     assert_eq!(r.code, Some(1), "{r}");
     assert!(r.stderr.contains("unknown runtime \"nerdctl\"") && r.stderr.contains("docker, podman"), "{r}");
+    // A runtime named on the command line: the way out is not .alca.toml.
+    assert!(r.stderr.contains("alca plugin list") && !r.stderr.contains(".alca.toml"), "{r}");
 
     // The table: a header and one row per container, with its runtime.
     let r = on_podman.ok(&["list"]);

@@ -41,8 +41,10 @@ pub enum Error {
     #[error("plugin `{id}` was not installed: you did not consent to its grant")]
     ConsentRefused { id: String },
 
+    /// Made by [`Error::unknown_runtime`] (an id the project names) or
+    /// [`Error::unknown_runtime_arg`] (an id given on the command line).
     #[error("unknown runtime {name:?}; known runtimes: {}", known.join(", "))]
-    UnknownRuntime { name: String, known: Vec<String> },
+    UnknownRuntime { name: String, known: Vec<String>, hint: &'static str },
 
     #[error("runtime `{id}` is not available: {reason}")]
     RuntimeUnavailable { id: String, reason: String, hint: Option<String> },
@@ -108,6 +110,19 @@ impl Error {
         Error::Io { context: context.into(), source }
     }
 
+    /// The runtime the project names (`runtime` in .alca.toml, or the one
+    /// its state records) is no plugin alca has.
+    pub fn unknown_runtime(name: &str, known: Vec<String>) -> Error {
+        let hint = "set `runtime` in .alca.toml to one of them, or to \"auto\"";
+        Error::UnknownRuntime { name: name.to_string(), known, hint }
+    }
+
+    /// A runtime named on the command line is no plugin alca has.
+    pub fn unknown_runtime_arg(name: &str, known: Vec<String>) -> Error {
+        let hint = "`alca plugin list` shows every plugin alca knows, and why one cannot be used";
+        Error::UnknownRuntime { name: name.to_string(), known, hint }
+    }
+
     /// What the user can do next.
     pub fn hint(&self) -> Option<String> {
         Some(match self {
@@ -134,7 +149,7 @@ impl Error {
                 "read the grant shown above; to consent, run the command again with --yes".into()
             }
             Error::ConsentRefused { .. } => return None,
-            Error::UnknownRuntime { .. } => "set `runtime` in .alca.toml to one of them, or to \"auto\"".into(),
+            Error::UnknownRuntime { hint, .. } => (*hint).into(),
             Error::RuntimeUnavailable { hint, .. } => return hint.clone(),
             Error::NoRuntime { tried } => {
                 let hints: Vec<String> = tried.iter().filter_map(|(id, _, h)| h.as_ref().map(|h| format!("{id}: {h}"))).collect();

@@ -72,7 +72,7 @@ impl Alca {
         let Some(source) = self.registry.get(id) else {
             return Err(match self.registry.unusable(id) {
                 Some(u) => Error::PluginNotInstalled { id: id.to_string(), reason: u.reason, hint: u.hint },
-                None => Error::UnknownRuntime { name: id.to_string(), known: self.registry.ids() },
+                None => Error::unknown_runtime(id, self.registry.ids()),
             });
         };
         let host = self.host().await?;

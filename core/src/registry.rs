@@ -100,6 +100,12 @@ impl Registry {
         }
     }
 
+    /// Whether `id` names a plugin, loadable or not (one look at its
+    /// directory).
+    pub fn knows(&self, id: &str) -> bool {
+        PluginSource::is_builtin(id) || !matches!(self.installed_entry(id), Entry::Nothing)
+    }
+
     /// Whether `id` is a built-in plugin's (no manifest is read).
     pub fn is_builtin(&self, id: &str) -> bool {
         PluginSource::is_builtin(id)
@@ -242,6 +248,7 @@ mod tests {
         assert!(u.reason.contains("never installed"), "{}", u.reason);
         assert!(registry.get("byhand").is_none());
         assert!(registry.get("nowhere").is_none() && registry.unusable("nowhere").is_none());
+        assert!(registry.knows("docker") && registry.knows("byhand") && !registry.knows("nowhere"));
         assert!(registry.scan.get().is_none(), "the plugin directory was listed");
     }
 
@@ -256,7 +263,7 @@ mod tests {
         std::os::unix::fs::symlink(outer.path().join("escaped"), dir.join("linked")).unwrap();
         let registry = Registry::load(Some(&dir));
         for id in ["../escaped", "..", ".", "", ".hidden", "a/b", "linked"] {
-            assert!(registry.get(id).is_none() && registry.unusable(id).is_none(), "{id:?}");
+            assert!(registry.get(id).is_none() && registry.unusable(id).is_none() && !registry.knows(id), "{id:?}");
         }
         assert!(registry.all_unusable().is_empty() && registry.installed().next().is_none());
     }

@@ -159,7 +159,7 @@ fn resolve_target(alca: &Alca, target: &str) -> Result<PluginSource, Error> {
         }
         return Ok(PluginSource::from_dir(&dir)?);
     }
-    Err(Error::UnknownRuntime { name: target.to_string(), known: alca.registry.ids() })
+    Err(Error::unknown_runtime_arg(target, alca.registry.ids()))
 }
 
 /// The image of the project alca runs in.

@@ -265,7 +265,7 @@ pub async fn install_commit(alca: &Alca, prepared: Prepared) -> Result<InstallRe
 /// that was never installed.
 pub async fn plugin_remove(alca: &Alca, id: &str) -> Result<RemoveReport, Error> {
     let Some(plugins) = alca.dirs.plugins() else {
-        return Err(Error::UnknownRuntime { name: id.to_string(), known: alca.registry.ids() });
+        return Err(Error::unknown_runtime_arg(id, alca.registry.ids()));
     };
     if alca.registry.is_builtin(id) {
         return Err(Error::PluginInstall {
@@ -277,7 +277,7 @@ pub async fn plugin_remove(alca: &Alca, id: &str) -> Result<RemoveReport, Error>
     let dir = installed::plugin_dir(&plugins, id);
     let is_id = !id.is_empty() && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
     if !is_id || !dir.is_dir() {
-        return Err(Error::UnknownRuntime { name: id.to_string(), known: alca.registry.ids() });
+        return Err(Error::unknown_runtime_arg(id, alca.registry.ids()));
     }
     let consent = installed::read_consent(&dir).ok().flatten();
     let consent_file = dir.join(installed::CONSENT_FILE);

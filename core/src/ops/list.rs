@@ -119,8 +119,8 @@ pub async fn list(alca: &Alca, only: &[String]) -> Result<ListReport, Error> {
             if ids.contains(id) {
                 continue;
             }
-            if alca.registry.get(id).is_none() && alca.registry.unusable(id).is_none() {
-                return Err(Error::UnknownRuntime { name: id.clone(), known: alca.registry.ids() });
+            if !alca.registry.knows(id) {
+                return Err(Error::unknown_runtime_arg(id, alca.registry.ids()));
             }
             ids.push(id.clone());
         }

@@ -99,7 +99,7 @@ pub async fn plugins(alca: &Alca, check: bool) -> Vec<PluginReport> {
 pub async fn plugin_info(alca: &Alca, id: &str, check: bool) -> Result<PluginReport, Error> {
     let mut all = plugins(alca, false).await;
     let Some(i) = all.iter().position(|r| r.id == id) else {
-        return Err(Error::UnknownRuntime { name: id.to_string(), known: alca.registry.ids() });
+        return Err(Error::unknown_runtime_arg(id, alca.registry.ids()));
     };
     let mut r = all.swap_remove(i);
     if check && r.problem.is_none() {
