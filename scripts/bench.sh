@@ -5,9 +5,11 @@
 #   - `alca run true`  vs `<engine> exec <c> true` (and vs the exec argv alca plans, run bare),
 #                      on docker and on podman
 #   - `alca status`    vs one `<engine> container inspect <c>`, on docker and on podman
+#   - beside both, the smallest host (a std-only Rust program that runs the same command line and
+#     prints its output): what any wrapper of the engine CLI costs here, alca or not
 #   - `alca list --runtime docker` with 1 and with 50 alca containers vs `docker ps` + one batched
 #                      `docker inspect`; `alca list` (every runtime) vs both engines asked the same way
-#   - `alca --version`
+#   - `alca --version`, an empty Rust program and `true`
 #   - plugin load, compiled vs cached, for every plugin in the repository (the built-ins and the
 #     examples: containerd-py in Python, docker-js in JavaScript), from alca's `-vv` timing lines
 #   - engine CLI spawns per command (run, status, list, up on a running container), from `-v`
@@ -304,6 +306,24 @@ wait_quiet
 settle
 say "load average $(cut -d' ' -f1-3 /proc/loadavg); $("$ALCA" --version | head -1) at $COMMIT"
 
+# Two yardsticks, built here with rustc (std only): an empty program, and the smallest host: a
+# program that runs the command line it is given, output captured, and prints that output. Any
+# tool that wraps the engine CLI costs at least what the host adds to the bare command.
+printf 'fn main() {}\n' >"$work/empty.rs"
+cat >"$work/host.rs" <<'RS'
+use std::io::Write;
+use std::process::{Command, Stdio};
+fn main() {
+    let mut args = std::env::args_os().skip(1);
+    let program = args.next().expect("usage: host PROGRAM [ARGS...]");
+    let out = Command::new(program).args(args).stdin(Stdio::null()).output().expect("cannot run it");
+    std::io::stdout().write_all(&out.stdout).expect("cannot write");
+    std::process::exit(out.status.code().unwrap_or(1));
+}
+RS
+rustc -O -o "$work/empty" "$work/empty.rs"
+rustc -O -o "$work/host" "$work/host.rs"
+
 # --- run and status, per engine ------------------------------------------------------------------
 for engine in docker podman; do
   dir=$(project "$engine" "$engine")
@@ -325,13 +345,18 @@ for engine in docker podman; do
   compare "run-$engine" \
     "alca run true" "$ALCA run true" \
     "$engine exec <c> true" "$engine exec $cid true" \
-    "same exec argv, bare" "$planned"
+    "same exec argv, bare" "$planned" \
+    "minimal host + exec" "$work/host $planned"
   row "\`alca run true\` ($engine)" "run-$engine" "alca run true" "$engine exec <c> true" "≤ 1.05×"
   row "\`alca run true\` ($engine) vs the exec argv alca plans, run bare" "run-$engine" "alca run true" "same exec argv, bare" "(alca's own time)"
+  row "the smallest host running that exec argv ($engine)" "run-$engine" "minimal host + exec" "same exec argv, bare" "(any wrapper's floor)"
   compare "status-$engine" \
     "alca status" "$ALCA status" \
-    "$engine container inspect <c>" "$engine container inspect $cid"
+    "$engine container inspect <c>" "$engine container inspect $cid" \
+    "minimal host + inspect" "$work/host $engine container inspect $cid"
   row "\`alca status\` ($engine)" "status-$engine" "alca status" "$engine container inspect <c>" "≤ 1.10×"
+  row "the smallest host running that inspect ($engine)" "status-$engine" "minimal host + inspect" "$engine container inspect <c>" "(any wrapper's floor)"
+  row "\`alca status\` ($engine) vs the smallest host" "status-$engine" "alca status" "minimal host + inspect" "(alca's own time)"
   [ "$engine" = podman ] && "$ALCA" down >/dev/null
   cd "$ROOT"
 done
@@ -373,8 +398,11 @@ xargs docker rm -f <"$work/extra.containers" >/dev/null
 (cd "$work/projects/docker" && "$ALCA" down >/dev/null)
 
 # --- alca --version ------------------------------------------------------------------------------
-compare version "alca --version" "$ALCA --version"
+# Beside it, what any extra process costs here: an empty Rust program and `true`.
+compare version "alca --version" "$ALCA --version" "fn main() {}" "$work/empty" "true" "$(command -v true)"
 row "\`alca --version\`" version "alca --version" - "(no plugin loaded)"
+row "an empty Rust program (\`fn main() {}\`, \`rustc -O\`)" version "fn main() {}" - "(one more process)"
+row "\`true\`" version "true" - ""
 compare sh "sh -c true" "sh -c true"
 row "\`sh -c true\` (included in the \`alca list\` baselines)" sh "sh -c true" - ""
 
