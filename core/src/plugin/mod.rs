@@ -319,6 +319,17 @@ macro_rules! call {
     }};
 }
 
+/// A component loaded (from the cache or compiled) and linked, ready to
+/// instantiate.
+struct Prepared {
+    pre: wasmtime::component::InstancePre<PluginState>,
+    version: ApiVersion,
+    outcome: CacheOutcome,
+    /// Time spent making the linker (once per process), which the load's
+    /// own timing leaves out.
+    linker_made: Duration,
+}
+
 /// The process-wide WebAssembly engine, its linker and the component cache.
 pub struct PluginHost {
     engine: Engine,
@@ -429,13 +440,7 @@ impl PluginHost {
     /// long making the process's linker took, when this call made it (a
     /// per-process cost, not this component's).
     #[allow(clippy::type_complexity)]
-    fn prepare(
-        &self,
-        wasm: cache::Wasm<'_>,
-        sha256: &str,
-        size: u64,
-        label: &str,
-    ) -> Result<(wasmtime::component::InstancePre<PluginState>, ApiVersion, CacheOutcome, Duration), String> {
+    fn prepare(&self, wasm: cache::Wasm<'_>, sha256: &str, size: u64, label: &str) -> Result<Prepared, String> {
         let started = Instant::now();
         let (component, outcome) =
             cache::load(&self.engine, wasm, sha256, self.cache_dir.as_deref()).map_err(|e| e.to_string())?;
@@ -459,13 +464,14 @@ impl PluginHost {
             )
         })?;
         crate::timing::took(format_args!("{label}: contract {version} checked, imports linked"), started.elapsed());
-        Ok((pre, version, outcome, linker_made))
+        Ok(Prepared { pre, version, outcome, linker_made })
     }
 
     /// Checks a component before it is installed (see [`Self::prepare`]),
     /// leaving its compiled form in the cache so its first use is fast.
     pub fn check_component(&self, bytes: &[u8], sha256: &str) -> Result<(ApiVersion, CacheOutcome), String> {
-        self.prepare(bytes.into(), sha256, bytes.len() as u64, "component being checked").map(|(_, v, o, _)| (v, o))
+        self.prepare(bytes.into(), sha256, bytes.len() as u64, "component being checked")
+            .map(|p| (p.version, p.outcome))
     }
 
     /// The cache of compiled components, if alca has one.
@@ -505,7 +511,8 @@ impl PluginHost {
             )));
         }
         let loading = Instant::now();
-        let (pre, version, outcome, linker_made) = self.prepare(wasm, &sha256, size, &label).map_err(load_err)?;
+        let Prepared { pre, version, outcome, linker_made } =
+            self.prepare(wasm, &sha256, size, &label).map_err(load_err)?;
         // The linker is made once per process, whichever plugin comes first.
         let loaded = loading.elapsed().saturating_sub(linker_made);
 
