@@ -439,7 +439,6 @@ impl PluginHost {
     /// `label` names the component in `-vv` timing lines. Also returns how
     /// long making the process's linker took, when this call made it (a
     /// per-process cost, not this component's).
-    #[allow(clippy::type_complexity)]
     fn prepare(&self, wasm: cache::Wasm<'_>, sha256: &str, size: u64, label: &str) -> Result<Prepared, String> {
         let started = Instant::now();
         let (component, outcome) =
