@@ -112,11 +112,12 @@ fn running_container_costs(engine: &str) {
     let r = env.run(&["-v", "up"]);
     check("alca -v up (running)", &r, engine_spawns(&r.stderr), 1, " inspect ");
 
-    // Still the same container, still running: nothing above changed it.
+    // (Reported here: `check` holds `wrong` until its last use above.)
     if asked_for_stdin {
         wrong.push("`alca run` with stdin /dev/null asked the engine for --interactive".into());
     }
 
+    // Still the same container, still running: nothing above changed it.
     let r = env.ok(&["run", "echo", "still here"]);
     assert_eq!(r.stdout, "still here\n", "{r}");
 
